@@ -1,0 +1,64 @@
+# The two commands a reader needs:  make book  and  make test.
+# Both set everything up themselves (a .venv, the pinned requirements, the
+# attnbook package in editable mode, the widget JavaScript from npm).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.attnbook-installed
+NPM_STAMP := book/node_modules/.attnbook-installed
+VENDOR := book/vendor/.attnbook-vendored
+# Every chapter notebook, in book order.
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: all book test test-unit test-notebooks test-book test-browser bench serve setup clean
+
+all: book
+
+setup: $(STAMP) $(VENDOR)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(NPM_STAMP): book/package.json book/package-lock.json
+	cd book && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENDOR): $(NPM_STAMP) $(STAMP) tools/vendor_js.py
+	$(BIN)/python tools/vendor_js.py
+	touch $@
+
+# Build the HTML book into _build/html (notebooks executed, cached by jupyter-cache).
+# -W turns warnings into errors: without it JB1 exits 0 even when a cell raises.
+book: setup
+	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
+
+test: setup test-unit test-notebooks test-book test-browser
+
+test-unit: setup
+	$(BIN)/python -m pytest tests -m "not browser"
+
+test-notebooks: setup
+	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)
+
+test-book: book
+
+test-browser: setup
+	$(BIN)/python -m pytest tests -m browser
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+serve: book
+	$(BIN)/python -m http.server --directory _build/html 8000
+
+clean:
+	rm -rf _build .jupyter_cache book/vendor

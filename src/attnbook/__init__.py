@@ -1,0 +1,50 @@
+"""attnbook: the models, data sets and interactive views of the attention course.
+
+Every chapter of the book imports from here; nothing is downloaded at run time.
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["seed_everything", "get_device", "DEFAULT_SEED"]
+__version__ = "0.1.0"
+
+DEFAULT_SEED = 0
+
+
+def seed_everything(seed: int | None = None) -> int:
+    """Seed Python, NumPy and torch in one call and return the seed used.
+
+    With ``seed=None`` the seed comes from the ``ATTNBOOK_SEED`` environment
+    variable (default 0), so anyone can re-run a chapter under another seed::
+
+        ATTNBOOK_SEED=3 jupyter nbconvert --execute chapters/01_rnn_bottleneck.ipynb
+    """
+    if seed is None:
+        raw = os.environ.get("ATTNBOOK_SEED", str(DEFAULT_SEED)).strip()
+        try:
+            seed = int(raw)
+        except ValueError:
+            raise ValueError(
+                f"ATTNBOOK_SEED must be a non-negative integer, got {raw!r}"
+            ) from None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return seed
+
+
+def get_device(prefer_cuda: bool = True) -> torch.device:
+    """The device chapters train on: CUDA when present (Colab GPUs), else the CPU."""
+    if prefer_cuda and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
