@@ -14,7 +14,7 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: all book test test-unit test-notebooks test-book test-browser bench serve setup clean
+.PHONY: all book test test-unit test-notebooks test-book test-browser bench serve setup clean set-repository
 
 all: book
 
@@ -62,3 +62,8 @@ serve: book
 
 clean:
 	rm -rf _build .jupyter_cache book/vendor
+
+# Point the book (buttons, Colab install cells) at its public repository:
+#   make set-repository URL=https://github.com/<owner>/<name>
+set-repository:
+	$(PYTHON) tools/set_repository.py $(URL)

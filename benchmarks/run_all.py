@@ -1,0 +1,21 @@
+"""`make bench`: every measured table the project reports, in one run."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_attention  # noqa: E402
+import chapter_times  # noqa: E402
+
+
+def main() -> int:
+    chapter_times.main([])
+    print()
+    bench_attention.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

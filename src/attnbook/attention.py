@@ -1,0 +1,648 @@
+"""Attention, from the tanh "attention model" to multi-head attention.
+
+The file reads top to bottom in the book's order:
+
+1. ``masked_softmax`` -- a softmax that may skip some positions;
+2. ``AdditiveAttention`` -- the attention model / Bahdanau's tanh score (ch. 2-4);
+3. ``LuongAttention`` -- Luong's dot / general / concat scores (ch. 3);
+4. ``scaled_dot_product_attention`` -- softmax(Q Kᵀ / √Dh) V (ch. 5-7);
+5. ``MultiHeadAttention`` -- H scaled dot-product attentions side by side (ch. 5-7).
+
+Conventions (see DESIGN.md §3):
+
+* batch first; shape letters ``B`` batch, ``T`` query length, ``S`` key
+  length, ``D`` model dim, ``H`` heads, ``Dh`` head dim;
+* every module returns ``(output, weights)``; every row of ``weights`` sums
+  to 1 -- except a row whose mask allows nothing, which is all zeros;
+* boolean masks: ``True`` = may attend (the ``F.scaled_dot_product_attention``
+  convention). **This is the opposite of** ``nn.MultiheadAttention``'s
+  ``key_padding_mask`` and boolean ``attn_mask``, where ``True`` = ignore;
+* bad input raises ``ValueError`` naming the shapes involved.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+__all__ = [
+    "masked_softmax",
+    "AdditiveAttentionConfig",
+    "AdditiveAttention",
+    "LuongAttentionConfig",
+    "LuongAttention",
+    "scaled_dot_product_attention",
+    "MultiHeadAttention",
+]
+
+LUONG_SCORES = ("dot", "general", "concat")
+
+
+# ---------------------------------------------------------------------------
+# Input checks. Each one raises ValueError naming the offending shapes, so a
+# reader never gets a traceback from deep inside torch for a wrong argument.
+# ---------------------------------------------------------------------------
+
+
+def _shape(x: Tensor) -> tuple:
+    return tuple(x.shape)
+
+
+def _check_tensor(x, name: str, ranks: Sequence[int] | None = None, *, floating: bool = True) -> None:
+    """``x`` is a tensor of one of the allowed ranks (and floating point)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if ranks is not None and x.dim() not in ranks:
+        allowed = " or ".join(str(r) for r in ranks)
+        raise ValueError(f"{name} must have {allowed} dimensions, got shape {_shape(x)}")
+    if floating and not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+
+
+def _check_bool(mask, name: str) -> None:
+    """``mask`` is a boolean tensor."""
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{name} must be a boolean torch.Tensor, got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise ValueError(
+            f"{name} must have dtype torch.bool (True = may attend), got {mask.dtype} "
+            f"of shape {_shape(mask)}"
+        )
+
+
+def _check_mask(mask, target: Sequence[int], name: str = "mask", expected: str = "") -> None:
+    """``mask`` is a boolean tensor that broadcasts to the shape ``target``."""
+    _check_bool(mask, name)
+    target = tuple(target)
+    try:
+        fits = torch.broadcast_shapes(mask.shape, target) == target
+    except RuntimeError:
+        fits = False
+    if not fits:
+        hint = f"; expected {expected}" if expected else ""
+        raise ValueError(
+            f"{name} of shape {_shape(mask)} does not broadcast to scores of shape {target}{hint}"
+        )
+
+
+def _check_dtype(x: Tensor, name: str, module: nn.Module) -> None:
+    """``x`` has the dtype of the module's parameters (else nn.Linear fails deep in torch)."""
+    param = next(module.parameters(), None)
+    if param is not None and x.dtype != param.dtype:
+        raise ValueError(
+            f"{name} has dtype {x.dtype} but the module's parameters are {param.dtype}; "
+            f"convert one of them, e.g. module.to({x.dtype})"
+        )
+
+
+# ---------------------------------------------------------------------------
+# 1. masked softmax
+# ---------------------------------------------------------------------------
+
+
+def masked_softmax(scores: Tensor, mask: Optional[Tensor] = None, dim: int = -1) -> Tensor:
+    """Softmax of ``scores`` along ``dim``, giving weight 0 where ``mask`` is False.
+
+    Args:
+        scores: any shape, e.g. ``(B, T, S)`` or ``(B, H, T, S)``.
+        mask: boolean, ``True`` = may attend; broadcastable to ``scores``
+            (e.g. ``(B, 1, S)`` or ``(T, S)`` for scores ``(B, T, S)``).
+        dim: the dimension that is normalised (the keys).
+
+    Returns:
+        weights with the shape of ``scores``: non-negative, each slice along
+        ``dim`` sums to 1 -- or is all zeros if the mask allows nothing there.
+        Such a fully masked row has zero gradient, never NaN.
+    """
+    _check_tensor(scores, "scores")
+    if mask is None:
+        return torch.softmax(scores, dim=dim)
+    _check_mask(mask, scores.shape)
+    # Masked scores become the most negative finite number rather than -inf:
+    # exp() of it is exactly 0, and a row with nothing allowed stays finite
+    # (a uniform softmax) instead of 0/0 = NaN, so its gradient is finite too.
+    scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    weights = torch.softmax(scores, dim=dim)
+    # Rows where the mask allows nothing: zero weights (and zero gradient).
+    nothing_allowed = ~mask.any(dim=dim, keepdim=True)  # the mask's shape, size 1 along dim
+    return weights.masked_fill(nothing_allowed, 0.0)
+
+
+# ---------------------------------------------------------------------------
+# 2. the attention model / Bahdanau: an additive (tanh) score
+# ---------------------------------------------------------------------------
+
+
+def _check_query_keys(module: nn.Module, query, keys, values, mask, query_dim, key_dim):
+    """Shared checks of AdditiveAttention / LuongAttention.forward.
+
+    Returns ``(query, values, mask, squeeze)`` with ``query`` made 3-D
+    ``(B, T, Dq)`` and ``mask`` made 3-D ``(B, 1 or T, S)``.
+    """
+    _check_tensor(query, "query", ranks=(2, 3))
+    _check_tensor(keys, "keys", ranks=(3,))
+    values = keys if values is None else values
+    _check_tensor(values, "values", ranks=(3,))
+    squeeze = query.dim() == 2
+    if squeeze:
+        query = query.unsqueeze(1)  # (B, Dq) -> (B, 1, Dq)
+    B, T, Dq = query.shape
+    Bk, S, Dk = keys.shape
+    if Bk != B or values.shape[0] != B:
+        raise ValueError(
+            f"batch sizes differ: query {_shape(query)}, keys {_shape(keys)}, "
+            f"values {_shape(values)}"
+        )
+    if values.shape[1] != S:
+        raise ValueError(
+            f"keys and values must have the same length S: keys {_shape(keys)}, "
+            f"values {_shape(values)}"
+        )
+    if query_dim is not None and Dq != query_dim:
+        raise ValueError(f"query of shape {_shape(query)} must have last dimension query_dim={query_dim}")
+    if key_dim is not None and Dk != key_dim:
+        raise ValueError(f"keys of shape {_shape(keys)} must have last dimension key_dim={key_dim}")
+    for name, x in (("query", query), ("keys", keys), ("values", values)):
+        _check_dtype(x, name, module)
+    if mask is not None:
+        if isinstance(mask, Tensor) and mask.dim() == 2:
+            _check_mask(mask, (B, S), expected=f"(B, S) = {(B, S)} or (B, T, S) = {(B, T, S)}")
+            mask = mask.unsqueeze(1)  # (B, S) -> (B, 1, S)
+        else:
+            _check_mask(mask, (B, T, S), expected=f"(B, S) = {(B, S)} or (B, T, S) = {(B, T, S)}")
+    return query, values, mask, squeeze
+
+
+@dataclass
+class AdditiveAttentionConfig:
+    query_dim: int  # Dq: size of the context / decoder state c (the "query")
+    key_dim: int  # Dk: size of each input y_i (the "keys")
+    hidden_dim: int  # size of m_i, the tanh layer between them
+
+
+class AdditiveAttention(nn.Module):
+    """The attention model with a tanh score (Bahdanau et al., 2015).
+
+    For a context ``c`` (the query) and inputs ``y_1..y_S`` (the keys)::
+
+        m_i = tanh(W_c c + W_y y_i)      # how well y_i fits c, as a vector
+        score_i = w · m_i                # ... as a number
+        s = softmax(score)               # the weights, sum to 1
+        z = Σ_i s_i v_i                  # weighted mean of the values (v_i = y_i by default)
+
+    Build with keyword arguments or a config::
+
+        AdditiveAttention(query_dim=32, key_dim=64, hidden_dim=16)
+        AdditiveAttention(config=AdditiveAttentionConfig(32, 64, 16))
+    """
+
+    def __init__(
+        self,
+        *,
+        config: AdditiveAttentionConfig | None = None,
+        query_dim: int | None = None,
+        key_dim: int | None = None,
+        hidden_dim: int | None = None,
+    ):
+        super().__init__()
+        dims = (query_dim, key_dim, hidden_dim)
+        if config is None:
+            if any(d is None for d in dims):
+                raise ValueError("give config=... or all of query_dim, key_dim and hidden_dim")
+            config = AdditiveAttentionConfig(query_dim, key_dim, hidden_dim)
+        elif any(d is not None for d in dims):
+            raise ValueError("give either config=... or the dimensions, not both")
+        for name in ("query_dim", "key_dim", "hidden_dim"):
+            value = getattr(config, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.config = config
+        self.W_c = nn.Linear(config.query_dim, config.hidden_dim, bias=False)
+        self.W_y = nn.Linear(config.key_dim, config.hidden_dim, bias=True)
+        self.w = nn.Linear(config.hidden_dim, 1, bias=False)
+
+    def forward(
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Optional[Tensor] = None,
+        mask: Optional[Tensor] = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Attend from each query to the keys.
+
+        Args:
+            query: ``(B, T, Dq)``, or ``(B, Dq)`` for a single query per example.
+            keys: ``(B, S, Dk)``.
+            values: ``(B, S, Dv)``; defaults to ``keys``.
+            mask: boolean, ``True`` = may attend; ``(B, S)`` or ``(B, T, S)``.
+
+        Returns:
+            ``(output, weights)``: ``(B, T, Dv)`` and ``(B, T, S)``, or
+            ``(B, Dv)`` and ``(B, S)`` for a 2-D query.
+        """
+        cfg = self.config
+        query, values, mask, squeeze = _check_query_keys(
+            self, query, keys, values, mask, cfg.query_dim, cfg.key_dim
+        )
+        c = self.W_c(query)  # (B, T, hidden)
+        y = self.W_y(keys)  # (B, S, hidden)
+        m = torch.tanh(c.unsqueeze(2) + y.unsqueeze(1))  # (B, T, 1, h) + (B, 1, S, h) -> (B, T, S, h)
+        scores = self.w(m).squeeze(-1)  # (B, T, S, 1) -> (B, T, S)
+        weights = masked_softmax(scores, mask)  # (B, T, S)
+        output = weights @ values  # (B, T, S) @ (B, S, Dv) -> (B, T, Dv)
+        if squeeze:
+            return output.squeeze(1), weights.squeeze(1)  # (B, Dv), (B, S)
+        return output, weights
+
+
+# ---------------------------------------------------------------------------
+# 3. Luong: dot, general and concat scores
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class LuongAttentionConfig:
+    score: str = "dot"  # "dot": hᵀh̄, "general": hᵀ W_a h̄, "concat": v_aᵀ tanh(W_a [h; h̄])
+    query_dim: int | None = None  # Dq: size of the decoder state h (needed by general/concat)
+    key_dim: int | None = None  # Dk: size of each encoder state h̄ (needed by general/concat)
+    hidden_dim: int | None = None  # size of the tanh layer (concat only)
+
+
+class LuongAttention(nn.Module):
+    """Luong et al. (2015) global attention with one of three scores.
+
+    For a decoder state ``h`` (the query) and encoder states ``h̄_s`` (keys)::
+
+        dot:      score_s = hᵀ h̄_s                     (needs Dq == Dk, no parameters)
+        general:  score_s = hᵀ W_a h̄_s
+        concat:   score_s = v_aᵀ tanh(W_a [h; h̄_s])    (Bahdanau's additive score)
+        weights = softmax(score),  output = Σ_s weights_s v_s
+
+    Build with keyword arguments or a config::
+
+        LuongAttention(score="general", query_dim=32, key_dim=64)
+        LuongAttention(config=LuongAttentionConfig("concat", 32, 64, hidden_dim=16))
+    """
+
+    def __init__(
+        self,
+        *,
+        config: LuongAttentionConfig | None = None,
+        score: str | None = None,
+        query_dim: int | None = None,
+        key_dim: int | None = None,
+        hidden_dim: int | None = None,
+    ):
+        super().__init__()
+        if config is None:
+            config = LuongAttentionConfig(
+                score="dot" if score is None else score,
+                query_dim=query_dim,
+                key_dim=key_dim,
+                hidden_dim=hidden_dim,
+            )
+        elif any(x is not None for x in (score, query_dim, key_dim, hidden_dim)):
+            raise ValueError("give either config=... or the keyword arguments, not both")
+        if config.score not in LUONG_SCORES:
+            raise ValueError(f"score must be one of {LUONG_SCORES}, got {config.score!r}")
+        for name in ("query_dim", "key_dim", "hidden_dim"):
+            value = getattr(config, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if config.score == "dot":
+            if config.query_dim is not None and config.key_dim is not None and config.query_dim != config.key_dim:
+                raise ValueError(
+                    f'score="dot" needs query_dim == key_dim, got query_dim={config.query_dim}, '
+                    f'key_dim={config.key_dim}; use score="general" for different sizes'
+                )
+        elif config.query_dim is None or config.key_dim is None:
+            raise ValueError(f'score="{config.score}" needs query_dim and key_dim')
+        if config.score == "concat" and config.hidden_dim is None:
+            raise ValueError('score="concat" needs hidden_dim')
+        self.config = config
+        if config.score == "general":
+            self.W_a = nn.Linear(config.key_dim, config.query_dim, bias=False)
+        elif config.score == "concat":
+            self.W_a = nn.Linear(config.query_dim + config.key_dim, config.hidden_dim, bias=False)
+            self.v_a = nn.Linear(config.hidden_dim, 1, bias=False)
+
+    def forward(
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Optional[Tensor] = None,
+        mask: Optional[Tensor] = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Attend from each query to the keys.
+
+        Args:
+            query: ``(B, T, Dq)``, or ``(B, Dq)`` for a single query per example.
+            keys: ``(B, S, Dk)``.
+            values: ``(B, S, Dv)``; defaults to ``keys``.
+            mask: boolean, ``True`` = may attend; ``(B, S)`` or ``(B, T, S)``.
+
+        Returns:
+            ``(output, weights)``: ``(B, T, Dv)`` and ``(B, T, S)``, or
+            ``(B, Dv)`` and ``(B, S)`` for a 2-D query.
+        """
+        cfg = self.config
+        query, values, mask, squeeze = _check_query_keys(
+            self, query, keys, values, mask, cfg.query_dim, cfg.key_dim
+        )
+        if cfg.score == "dot":
+            if query.shape[-1] != keys.shape[-1]:
+                raise ValueError(
+                    f'score="dot" needs query and keys of the same size, got query '
+                    f'{_shape(query)} and keys {_shape(keys)}; use score="general"'
+                )
+            scores = query @ keys.transpose(1, 2)  # (B, T, D) @ (B, D, S) -> (B, T, S)
+        elif cfg.score == "general":
+            scores = query @ self.W_a(keys).transpose(1, 2)  # (B, T, Dq) @ (B, Dq, S) -> (B, T, S)
+        else:  # concat
+            B, T, _ = query.shape
+            S = keys.shape[1]
+            h = query.unsqueeze(2).expand(B, T, S, -1)  # (B, T, S, Dq)
+            h_bar = keys.unsqueeze(1).expand(B, T, S, -1)  # (B, T, S, Dk)
+            m = torch.tanh(self.W_a(torch.cat([h, h_bar], dim=-1)))  # (B, T, S, hidden)
+            scores = self.v_a(m).squeeze(-1)  # (B, T, S, 1) -> (B, T, S)
+        weights = masked_softmax(scores, mask)  # (B, T, S)
+        output = weights @ values  # (B, T, S) @ (B, S, Dv) -> (B, T, Dv)
+        if squeeze:
+            return output.squeeze(1), weights.squeeze(1)  # (B, Dv), (B, S)
+        return output, weights
+
+
+# ---------------------------------------------------------------------------
+# 4. scaled dot-product attention
+# ---------------------------------------------------------------------------
+
+
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Optional[Tensor] = None,
+    *,
+    is_causal: bool = False,
+    dropout_p: float = 0.0,
+    scale: Optional[float] = None,
+    training: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """softmax(q kᵀ · scale) v, written out -- the readable twin of
+    ``torch.nn.functional.scaled_dot_product_attention``.
+
+    Args:
+        q: ``(..., T, Dh)``, e.g. ``(B, H, T, Dh)``.
+        k: ``(..., S, Dh)``.
+        v: ``(..., S, Dv)``. The leading ``...`` dims of q, k and v broadcast
+            against each other as in ``torch.matmul``.
+        mask: boolean, ``True`` = may attend; broadcastable to the weights
+            ``(..., T, S)``, e.g. ``(T, S)``, ``(B, 1, 1, S)`` or ``(B, H, T, S)``.
+        is_causal: query ``t`` attends only to keys ``0..t`` (the lower-left
+            triangle, aligned top-left as in torch). Combined with ``mask`` by AND.
+        dropout_p: dropout on the weights, applied only when ``training``.
+        scale: multiplies the scores; default ``1 / sqrt(Dh)``.
+        training: whether dropout is applied (modules pass ``self.training``);
+            as with ``F.dropout``, the default is True.
+
+    Returns:
+        ``(output, weights)``: ``(..., T, Dv)`` and ``(..., T, S)``. The weights
+        are those before dropout; each row sums to 1, or is all zeros where
+        the mask allows no key.
+    """
+    _check_tensor(q, "q")
+    _check_tensor(k, "k")
+    _check_tensor(v, "v")
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        if x.dim() < 2:
+            raise ValueError(f"{name} must have at least 2 dimensions (..., length, dim), got shape {_shape(x)}")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise ValueError(f"q, k and v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"q and k must have the same last dimension Dh: q {_shape(q)}, k {_shape(k)}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"k and v must have the same length S (dimension -2): k {_shape(k)}, v {_shape(v)}"
+        )
+    try:
+        batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except RuntimeError:
+        raise ValueError(
+            f"the leading (batch) dimensions of q {_shape(q)}, k {_shape(k)} and "
+            f"v {_shape(v)} do not broadcast"
+        ) from None
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
+    T, S = q.shape[-2], k.shape[-2]
+    if mask is not None:
+        _check_mask(mask, (*batch, T, S), expected=f"something broadcastable to (..., T, S) = {(*batch, T, S)}")
+    if is_causal:
+        causal = torch.ones(T, S, dtype=torch.bool, device=q.device).tril()  # (T, S)
+        mask = causal if mask is None else mask & causal
+
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
+    # Scaling q before the product gives the same scores as scaling q kᵀ,
+    # but touches T×Dh numbers instead of T×S.
+    scores = (q * scale) @ k.transpose(-2, -1)  # (..., T, Dh) @ (..., Dh, S) -> (..., T, S)
+    weights = masked_softmax(scores, mask)  # (..., T, S)
+    dropped = F.dropout(weights, p=dropout_p, training=training) if dropout_p > 0 else weights
+    output = dropped @ v  # (..., T, S) @ (..., S, Dv) -> (..., T, Dv)
+    return output, weights
+
+
+# ---------------------------------------------------------------------------
+# 5. multi-head attention
+# ---------------------------------------------------------------------------
+
+
+class MultiHeadAttention(nn.Module):
+    """H scaled dot-product attentions on learned projections, side by side.
+
+    ::
+
+        q, k, v = q_proj(query), k_proj(key), v_proj(value)    # (B, T|S, D)
+        split each into H heads of size Dh = D / H             # (B, H, T|S, Dh)
+        per head: softmax(q kᵀ / √Dh) v                         # (B, H, T, Dh)
+        concatenate the heads, then out_proj                   # (B, T, D)
+
+    The four ``nn.Linear`` layers ``q_proj``, ``k_proj``, ``v_proj`` and
+    ``out_proj`` hold the same numbers as ``torch.nn.MultiheadAttention``'s
+    ``in_proj_weight`` (split in three along dim 0) and ``out_proj``; see
+    :meth:`from_torch`.
+
+    .. warning::
+       Masks here use ``True`` = **may attend**, the convention of
+       ``F.scaled_dot_product_attention``. ``nn.MultiheadAttention``'s boolean
+       ``key_padding_mask`` and ``attn_mask`` use the **opposite**: ``True`` =
+       ignore. Pass ``~mask`` when porting code between the two.
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        *,
+        dropout: float = 0.0,
+        bias: bool = True,
+        kdim: int | None = None,
+        vdim: int | None = None,
+    ):
+        super().__init__()
+        for name, value in (("embed_dim", embed_dim), ("num_heads", num_heads), ("kdim", kdim), ("vdim", vdim)):
+            if value is None and name in ("kdim", "vdim"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if embed_dim % num_heads != 0:
+            raise ValueError(
+                f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}"
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.embed_dim = embed_dim  # D
+        self.num_heads = num_heads  # H
+        self.head_dim = embed_dim // num_heads  # Dh
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self.dropout = dropout
+        self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.k_proj = nn.Linear(self.kdim, embed_dim, bias=bias)
+        self.v_proj = nn.Linear(self.vdim, embed_dim, bias=bias)
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        # As nn.MultiheadAttention: Xavier-uniform projections, zero biases.
+        for proj in (self.q_proj, self.k_proj, self.v_proj):
+            nn.init.xavier_uniform_(proj.weight)
+        for proj in (self.q_proj, self.k_proj, self.v_proj, self.out_proj):
+            if proj.bias is not None:
+                nn.init.zeros_(proj.bias)
+
+    @classmethod
+    def from_torch(cls, mha: nn.MultiheadAttention) -> "MultiHeadAttention":
+        """A copy of a ``torch.nn.MultiheadAttention`` (same numbers, same outputs)."""
+        if not isinstance(mha, nn.MultiheadAttention):
+            raise TypeError(f"expected torch.nn.MultiheadAttention, got {type(mha).__name__}")
+        if mha.bias_k is not None or mha.add_zero_attn:
+            raise ValueError("add_bias_kv and add_zero_attn are not supported")
+        ref = mha.out_proj.weight
+        new = cls(
+            mha.embed_dim,
+            mha.num_heads,
+            dropout=mha.dropout,
+            bias=mha.in_proj_bias is not None,
+            kdim=mha.kdim,
+            vdim=mha.vdim,
+        ).to(device=ref.device, dtype=ref.dtype)
+        with torch.no_grad():
+            if mha._qkv_same_embed_dim:
+                w_q, w_k, w_v = mha.in_proj_weight.chunk(3, dim=0)  # 3 × (D, D)
+            else:
+                w_q, w_k, w_v = mha.q_proj_weight, mha.k_proj_weight, mha.v_proj_weight
+            for proj, w in ((new.q_proj, w_q), (new.k_proj, w_k), (new.v_proj, w_v)):
+                proj.weight.copy_(w)
+            new.out_proj.weight.copy_(mha.out_proj.weight)
+            if mha.in_proj_bias is not None:
+                b_q, b_k, b_v = mha.in_proj_bias.chunk(3)  # 3 × (D,)
+                new.q_proj.bias.copy_(b_q)
+                new.k_proj.bias.copy_(b_k)
+                new.v_proj.bias.copy_(b_v)
+                new.out_proj.bias.copy_(mha.out_proj.bias)
+        return new
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Optional[Tensor] = None,
+        value: Optional[Tensor] = None,
+        *,
+        key_padding_mask: Optional[Tensor] = None,
+        attn_mask: Optional[Tensor] = None,
+        is_causal: bool = False,
+        average_weights: bool = True,
+    ) -> tuple[Tensor, Tensor]:
+        """Multi-head attention from ``query`` to ``key``/``value``.
+
+        Args:
+            query: ``(B, T, D)``.
+            key: ``(B, S, kdim)``; defaults to ``query`` (self-attention).
+            value: ``(B, S, vdim)``; defaults to ``key``.
+            key_padding_mask: boolean ``(B, S)``, **True = may attend** (a real
+                token), False = padding. NOTE: ``nn.MultiheadAttention`` uses
+                the opposite (True = ignore); pass ``~mask`` when porting.
+            attn_mask: boolean, **True = may attend**; ``(T, S)``, ``(B, T, S)``
+                or ``(B, H, T, S)``. (Also the opposite of torch's boolean
+                ``attn_mask``.) Combined with the other masks by AND.
+            is_causal: query ``t`` attends only to keys ``0..t``.
+            average_weights: return weights averaged over heads ``(B, T, S)``
+                (as torch's ``average_attn_weights=True``) or per head
+                ``(B, H, T, S)``.
+
+        Returns:
+            ``(output, weights)``: ``(B, T, D)`` and ``(B, T, S)`` or
+            ``(B, H, T, S)``. The weights are those before dropout.
+        """
+        key = query if key is None else key
+        value = key if value is None else value
+        _check_tensor(query, "query", ranks=(3,))
+        _check_tensor(key, "key", ranks=(3,))
+        _check_tensor(value, "value", ranks=(3,))
+        B, T, D = query.shape
+        S = key.shape[1]
+        H, Dh = self.num_heads, self.head_dim
+        if key.shape[0] != B or value.shape[0] != B:
+            raise ValueError(
+                f"batch sizes differ: query {_shape(query)}, key {_shape(key)}, value {_shape(value)}"
+            )
+        if value.shape[1] != S:
+            raise ValueError(
+                f"key and value must have the same length S: key {_shape(key)}, value {_shape(value)}"
+            )
+        for name, x, dim in (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim)):
+            if x.shape[-1] != dim:
+                raise ValueError(
+                    f"{name} of shape {_shape(x)} must have last dimension {dim} "
+                    f"(embed_dim={self.embed_dim}, kdim={self.kdim}, vdim={self.vdim})"
+                )
+            _check_dtype(x, name, self)
+
+        # All masks become one boolean mask broadcastable to (B, H, T, S).
+        mask = None
+        if key_padding_mask is not None:
+            _check_bool(key_padding_mask, "key_padding_mask")
+            if key_padding_mask.shape != (B, S):
+                raise ValueError(
+                    f"key_padding_mask of shape {_shape(key_padding_mask)} must have shape (B, S) = {(B, S)}"
+                )
+            mask = rearrange(key_padding_mask, "b s -> b 1 1 s")  # (B, 1, 1, S)
+        if attn_mask is not None:
+            expected = f"(T, S) = {(T, S)}, (B, T, S) = {(B, T, S)} or (B, H, T, S) = {(B, H, T, S)}"
+            _check_bool(attn_mask, "attn_mask")
+            if attn_mask.dim() not in (2, 3, 4):
+                raise ValueError(f"attn_mask of shape {_shape(attn_mask)} must be {expected}")
+            target = {2: (T, S), 3: (B, T, S), 4: (B, H, T, S)}[attn_mask.dim()]
+            _check_mask(attn_mask, target, "attn_mask", expected)
+            if attn_mask.dim() == 3:
+                attn_mask = rearrange(attn_mask, "b t s -> b 1 t s")  # (B, 1, T, S)
+            mask = attn_mask if mask is None else mask & attn_mask  # broadcasts to (B, H, T, S)
+
+        q = rearrange(self.q_proj(query), "b t (h d) -> b h t d", h=H)  # (B, T, D) -> (B, H, T, Dh)
+        k = rearrange(self.k_proj(key), "b s (h d) -> b h s d", h=H)  # (B, S, D) -> (B, H, S, Dh)
+        v = rearrange(self.v_proj(value), "b s (h d) -> b h s d", h=H)  # (B, S, D) -> (B, H, S, Dh)
+        out, weights = scaled_dot_product_attention(
+            q, k, v, mask, is_causal=is_causal, dropout_p=self.dropout, training=self.training
+        )  # (B, H, T, Dh), (B, H, T, S)
+        out = rearrange(out, "b h t d -> b t (h d)")  # (B, H, T, Dh) -> (B, T, D)
+        out = self.out_proj(out)  # (B, T, D)
+        if average_weights:
+            weights = weights.mean(dim=1)  # (B, H, T, S) -> (B, T, S)
+        return out, weights

@@ -1,0 +1,25 @@
+"""Synthetic data sets of the course, generated from a seed (nothing is downloaded).
+
+``vocab`` holds what every task shares (``Vocab``, ``Example``,
+``ParallelData``, ``make_batch``); each task has its own module, e.g.
+``reorder`` (chapters 1 and 3: a translation task whose length you control).
+"""
+from .reorder import LENGTH_BUCKETS, LEXICON, ReorderConfig, make_reorder_data, translate
+from .vocab import (
+    BOS,
+    EOS,
+    PAD,
+    UNK,
+    Example,
+    ParallelData,
+    Seq2SeqBatch,
+    Vocab,
+    make_batch,
+    pad_sequences,
+)
+
+__all__ = [
+    "PAD", "BOS", "EOS", "UNK",
+    "Vocab", "Example", "ParallelData", "Seq2SeqBatch", "make_batch", "pad_sequences",
+    "LEXICON", "LENGTH_BUCKETS", "ReorderConfig", "make_reorder_data", "translate",
+]

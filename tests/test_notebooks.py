@@ -1,0 +1,101 @@
+"""Hygiene of the chapter notebooks: stored clean, listed in the book, installable in Colab."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from set_repository import INSTALL, config_url  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def _source(cell) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "chapters/ holds no notebook"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_without_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [i for i, c in enumerate(_code_cells(nb)) if c.get("outputs") or c.get("execution_count")]
+    assert not dirty, f"{path.name}: code cells {dirty} are stored with outputs; strip them"
+    assert "widgets" not in nb.get("metadata", {}), f"{path.name}: stored with widget state; strip it"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_listed_in_toc(path):
+    toc = (ROOT / "_toc.yml").read_text()
+    assert f"chapters/{path.stem}" in toc, f"{path.name} is not in _toc.yml"
+
+
+def test_toc_lists_only_existing_files():
+    toc = (ROOT / "_toc.yml").read_text()
+    for entry in re.findall(r"file:\s*(\S+)", toc):
+        candidates = [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb", "")]
+        assert any(c.is_file() for c in candidates), f"_toc.yml lists {entry}, which does not exist"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_installs_the_package_from_the_configured_repository(path):
+    nb = json.loads(path.read_text())
+    first = _source(_code_cells(nb)[0])
+    urls = INSTALL.findall(first)
+    assert urls, f"{path.name}: the first code cell must pip-install attnbook from the repository"
+    expected = f"git+{config_url()}"
+    assert all(u == expected for u in urls), (
+        f"{path.name}: installs from {urls}, but _config.yml says {config_url()}; "
+        "run `make set-repository URL=...`"
+    )
+    assert "import attnbook" in first and "except ImportError" in first, (
+        f"{path.name}: the install must happen only when attnbook is not importable"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_seeds_through_seed_everything(path):
+    nb = json.loads(path.read_text())
+    code = "\n".join(_source(c) for c in _code_cells(nb))
+    assert "seed_everything(" in code, f"{path.name} must seed through attnbook.seed_everything()"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_uses_the_python3_kernel(path):
+    nb = json.loads(path.read_text())
+    assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapters_define_no_library_code(path):
+    """Chapters import their models from attnbook; classes belong in the package."""
+    nb = json.loads(path.read_text())
+    for i, cell in enumerate(_code_cells(nb)):
+        for line in _source(cell).splitlines():
+            assert not re.match(r"class \w+", line), (
+                f"{path.name} cell {i} defines a class ({line.strip()}); move it into attnbook"
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_has_goals_summary_and_hidden_exercise_solutions(path):
+    nb = json.loads(path.read_text())
+    md = "\n".join(_source(c) for c in nb["cells"] if c["cell_type"] == "markdown").lower()
+    assert "learning goals" in md, f"{path.name}: no 'Learning goals' section"
+    assert "summary" in md, f"{path.name}: no summary"
+    assert "exercise" in md, f"{path.name}: no exercises"
+    assert re.search(r":class:\s*dropdown|\{dropdown\}|\{admonition\}", md), (
+        f"{path.name}: exercise solutions must be hidden (a dropdown)"
+    )
