@@ -129,8 +129,11 @@ def masked_softmax(scores: Tensor, mask: Optional[Tensor] = None, dim: int = -1)
     scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
     weights = torch.softmax(scores, dim=dim)
     # Rows where the mask allows nothing: zero weights (and zero gradient).
+    # They are rare, so the extra pass over the weights runs only if there are any.
     nothing_allowed = ~mask.any(dim=dim, keepdim=True)  # the mask's shape, size 1 along dim
-    return weights.masked_fill(nothing_allowed, 0.0)
+    if nothing_allowed.any():
+        weights = weights.masked_fill(nothing_allowed, 0.0)
+    return weights
 
 
 # ---------------------------------------------------------------------------
@@ -148,6 +151,7 @@ def _check_query_keys(module: nn.Module, query, keys, values, mask, query_dim, k
     _check_tensor(keys, "keys", ranks=(3,))
     values = keys if values is None else values
     _check_tensor(values, "values", ranks=(3,))
+    given = _shape(query)  # for messages: the shape the caller passed
     squeeze = query.dim() == 2
     if squeeze:
         query = query.unsqueeze(1)  # (B, Dq) -> (B, 1, Dq)
@@ -155,8 +159,7 @@ def _check_query_keys(module: nn.Module, query, keys, values, mask, query_dim, k
     Bk, S, Dk = keys.shape
     if Bk != B or values.shape[0] != B:
         raise ValueError(
-            f"batch sizes differ: query {_shape(query)}, keys {_shape(keys)}, "
-            f"values {_shape(values)}"
+            f"batch sizes differ: query {given}, keys {_shape(keys)}, values {_shape(values)}"
         )
     if values.shape[1] != S:
         raise ValueError(
@@ -164,11 +167,14 @@ def _check_query_keys(module: nn.Module, query, keys, values, mask, query_dim, k
             f"values {_shape(values)}"
         )
     if query_dim is not None and Dq != query_dim:
-        raise ValueError(f"query of shape {_shape(query)} must have last dimension query_dim={query_dim}")
+        raise ValueError(f"query of shape {given} must have last dimension query_dim={query_dim}")
     if key_dim is not None and Dk != key_dim:
         raise ValueError(f"keys of shape {_shape(keys)} must have last dimension key_dim={key_dim}")
-    for name, x in (("query", query), ("keys", keys), ("values", values)):
-        _check_dtype(x, name, module)
+    if not (query.dtype == keys.dtype == values.dtype):
+        raise ValueError(
+            f"query, keys and values must share a dtype, got {query.dtype}, {keys.dtype}, {values.dtype}"
+        )
+    _check_dtype(query, "query", module)
     if mask is not None:
         if isinstance(mask, Tensor) and mask.dim() == 2:
             _check_mask(mask, (B, S), expected=f"(B, S) = {(B, S)} or (B, T, S) = {(B, T, S)}")
@@ -190,7 +196,7 @@ class AdditiveAttention(nn.Module):
 
     For a context ``c`` (the query) and inputs ``y_1..y_S`` (the keys)::
 
-        m_i = tanh(W_c c + W_y y_i)      # how well y_i fits c, as a vector
+        m_i = tanh(W_c c + W_y y_i + b)  # how well y_i fits c, as a vector
         score_i = w · m_i                # ... as a number
         s = softmax(score)               # the weights, sum to 1
         z = Σ_i s_i v_i                  # weighted mean of the values (v_i = y_i by default)
@@ -223,7 +229,7 @@ class AdditiveAttention(nn.Module):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.config = config
         self.W_c = nn.Linear(config.query_dim, config.hidden_dim, bias=False)
-        self.W_y = nn.Linear(config.key_dim, config.hidden_dim, bias=True)
+        self.W_y = nn.Linear(config.key_dim, config.hidden_dim, bias=True)  # W_y y + b
         self.w = nn.Linear(config.hidden_dim, 1, bias=False)
 
     def forward(
@@ -432,7 +438,8 @@ def scaled_dot_product_attention(
             f"k and v must have the same length S (dimension -2): k {_shape(k)}, v {_shape(v)}"
         )
     try:
-        batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])  # the weights' leading dims
     except RuntimeError:
         raise ValueError(
             f"the leading (batch) dimensions of q {_shape(q)}, k {_shape(k)} and "
