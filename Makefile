@@ -11,7 +11,6 @@ VENDOR := book/vendor/.attnbook-vendored
 # Every chapter notebook, in book order.
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .PHONY: all book test test-unit test-notebooks test-book test-browser bench serve setup clean set-repository
@@ -45,11 +44,17 @@ test: setup test-unit test-notebooks test-book test-browser
 test-unit: setup
 	$(BIN)/python -m pytest tests -m "not browser"
 
+# nbval executes every chapter (its asserts are the book's claims) and, through
+# tests/nbval_cache_plugin.py, stores each passing notebook's outputs and widget
+# state in jupyter-cache; the book build that follows finds them there, so every
+# notebook runs once in `make test`.
 test-notebooks: setup
-	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	PYTHONPATH=tests $(BIN)/python -m pytest -p nbval_cache_plugin --nbval-jupyter-cache .jupyter_cache \
+		--nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)
 
-test-book: book
+test-book: test-notebooks
+	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
 
 test-browser: setup
 	$(BIN)/python -m pytest tests -m browser
