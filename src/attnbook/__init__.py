@@ -10,19 +10,17 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "DEFAULT_SEED"]
+__all__ = ["seed_everything", "resolve_seed", "get_device", "DEFAULT_SEED"]
 __version__ = "0.1.0"
 
 DEFAULT_SEED = 0
 
 
-def seed_everything(seed: int | None = None) -> int:
-    """Seed Python, NumPy and torch in one call and return the seed used.
+def resolve_seed(seed: int | None = None) -> int:
+    """``seed`` itself, or ``ATTNBOOK_SEED`` (default 0) when it is None — validated.
 
-    With ``seed=None`` the seed comes from the ``ATTNBOOK_SEED`` environment
-    variable (default 0), so anyone can re-run a chapter under another seed::
-
-        ATTNBOOK_SEED=3 jupyter nbconvert --execute chapters/01_rnn_bottleneck.ipynb
+    The rule of :func:`seed_everything`, without touching any random generator;
+    data generators and training loops use it to pick their own seeded streams.
     """
     if seed is None:
         raw = os.environ.get("ATTNBOOK_SEED", str(DEFAULT_SEED)).strip()
@@ -36,7 +34,18 @@ def seed_everything(seed: int | None = None) -> int:
         raise ValueError(f"seed must be an integer, got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
-    seed = int(seed)
+    return int(seed)
+
+
+def seed_everything(seed: int | None = None) -> int:
+    """Seed Python, NumPy and torch in one call and return the seed used.
+
+    With ``seed=None`` the seed comes from the ``ATTNBOOK_SEED`` environment
+    variable (default 0), so anyone can re-run a chapter under another seed::
+
+        ATTNBOOK_SEED=3 jupyter nbconvert --execute chapters/01_rnn_bottleneck.ipynb
+    """
+    seed = resolve_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

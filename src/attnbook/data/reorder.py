@@ -20,7 +20,7 @@ and the test set has the same number of sentences in every length bucket.
 """
 from __future__ import annotations
 
-import os
+from .. import resolve_seed
 import random
 from dataclasses import asdict, dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -133,16 +133,6 @@ def make_example(source: Sequence[str], reorder: str = "reverse") -> Example:
     return Example(tuple(source), tuple(target), tuple(alignment))
 
 
-def _resolve_seed(seed: Optional[int]) -> int:
-    if seed is None:  # same rule as attnbook.seed_everything(), without touching global RNGs
-        raw = os.environ.get("ATTNBOOK_SEED", "0").strip()
-        try:
-            seed = int(raw)
-        except ValueError:
-            raise ValueError(f"ATTNBOOK_SEED must be a non-negative integer, got {raw!r}") from None
-    return int(seed)
-
-
 def make_reorder_data(config: Optional[ReorderConfig] = None, *, seed: Optional[int] = None) -> ParallelData:
     """Generate the train/test split of the task.
 
@@ -152,7 +142,7 @@ def make_reorder_data(config: Optional[ReorderConfig] = None, *, seed: Optional[
     in the training set. ``info`` records the config, seed and buckets.
     """
     config = config or ReorderConfig()
-    seed = _resolve_seed(seed)
+    seed = resolve_seed(seed)
     rng = random.Random(f"reorder-{seed}")  # string seeds are hashed deterministically (sha512)
     words = [en for en, _ in LEXICON[: config.n_words]]
 

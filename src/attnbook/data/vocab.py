@@ -11,9 +11,11 @@ Sentences are always *lists of tokens*: split a string yourself
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Sequence, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -137,12 +139,11 @@ def pad_sequences(seqs: Sequence[Sequence[int]], *, pad_id: int = 0) -> Tuple[Te
     """
     if len(seqs) == 0:
         raise ValueError("pad_sequences needs at least one sequence, got an empty batch")
-    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)  # (B,)
-    out = torch.full((len(seqs), int(lengths.max())), pad_id, dtype=torch.long)  # (B, L)
-    for b, s in enumerate(seqs):
-        if len(s):
-            out[b, : len(s)] = torch.as_tensor(list(s), dtype=torch.long)
-    return out, lengths
+    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))  # (B,)
+    flat = np.fromiter(itertools.chain.from_iterable(seqs), dtype=np.int64, count=int(lengths.sum()))
+    out = np.full((len(seqs), int(lengths.max())), pad_id, dtype=np.int64)  # (B, L)
+    out[np.arange(out.shape[1])[None, :] < lengths[:, None]] = flat  # row-major fill = concatenation order
+    return torch.from_numpy(out), torch.from_numpy(lengths)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,321 @@
+"""One seeded training loop for the translation models, and their evaluation.
+
+``train_seq2seq`` draws random mini-batches from ``data.train`` with its own
+seeded generator, minimises the cross-entropy of the next target word
+(teacher forcing) with Adam, and shows a tqdm progress bar. The budget is a
+number of optimizer steps (deterministic: the same seed gives the same model);
+``max_seconds`` can cap the wall-clock time as well.
+
+``evaluate`` translates held-out examples greedily and reports exact match and
+token accuracy, overall and by source-length bucket, as plain dicts and lists.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from . import resolve_seed
+from .data.reorder import LENGTH_BUCKETS
+from .data.vocab import Example, ParallelData, Vocab, pad_sequences
+
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "train_seq2seq",
+    "seq2seq_loss",
+    "translate_examples",
+    "score_translations",
+    "evaluate",
+    "bucket_label",
+    "format_table",
+]
+
+
+# ---------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class TrainConfig:
+    """Budget and optimiser settings of ``train_seq2seq``."""
+
+    steps: int = 1000  # optimizer steps: the (deterministic) budget
+    max_seconds: Optional[float] = None  # optional wall-clock cap; training stops at whichever comes first
+    batch_size: int = 64  # sentences per step, drawn at random from data.train
+    length_grouping: int = 8  # draw this many batches at once, group them by source length (1 = off): faster
+    lr: float = 3e-3  # Adam learning rate
+    grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
+    seed: Optional[int] = None  # seed of the batch order; None = ATTNBOOK_SEED (default 0)
+    progress: bool = True  # show a tqdm progress bar
+    desc: str = "training"  # label of the progress bar
+    log_every: int = 20  # refresh the loss shown on the bar every n steps
+    callback_every: int = 0  # call callback(step, model) every n steps (0 = never), e.g. to save snapshots
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps must be positive, got {self.steps}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be positive or None, got {self.max_seconds}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if self.length_grouping < 1:
+            raise ValueError(f"length_grouping must be >= 1, got {self.length_grouping}")
+
+
+@dataclass
+class TrainResult:
+    """What happened during ``train_seq2seq``."""
+
+    steps: int  # optimizer steps taken
+    seconds: float  # wall-clock time of the loop, callbacks excluded
+    steps_per_second: float  # steps / seconds
+    stopped_by: str  # "steps" or "time"
+    losses: List[float] = field(default_factory=list)  # training loss at every step
+
+
+class _EncodedSet:
+    """A list of examples encoded once into padded tensors; ``batch(idx)`` slices and trims."""
+
+    def __init__(self, examples: Sequence[Example], src_vocab: Vocab, tgt_vocab: Vocab) -> None:
+        if len(examples) == 0:
+            raise ValueError("no training examples")
+        sp, tp = src_vocab.pad_id, tgt_vocab.pad_id
+        self.src, self.src_lengths = pad_sequences([src_vocab.encode(e.source) for e in examples], pad_id=sp)
+        self.tgt_in, self.tgt_lengths = pad_sequences(
+            [tgt_vocab.encode(e.target, add_bos=True) for e in examples], pad_id=tp
+        )
+        self.tgt_out, _ = pad_sequences([tgt_vocab.encode(e.target, add_eos=True) for e in examples], pad_id=tp)
+        # src (N, S_max), tgt_in / tgt_out (N, T_max), lengths (N,)
+
+    def __len__(self) -> int:
+        return self.src.shape[0]
+
+    def batches(self, batch_size: int, grouping: int, generator: torch.Generator) -> Iterator[Tensor]:
+        """Endless stream of index batches ``(B,)``.
+
+        Draws ``grouping`` batches' worth of random examples, sorts them by
+        source length, cuts them into batches and yields those in random order.
+        """
+        while True:
+            pool = torch.randint(len(self), (batch_size * grouping,), generator=generator)  # (B * k,)
+            if grouping > 1:
+                pool = pool[torch.sort(self.src_lengths[pool], stable=True).indices]  # shortest first
+            groups = pool.view(grouping, batch_size)  # (k, B)
+            for g in torch.randperm(grouping, generator=generator).tolist():
+                yield groups[g]
+
+    def batch(self, idx: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        src_lengths, tgt_lengths = self.src_lengths[idx], self.tgt_lengths[idx]  # (B,), (B,)
+        S, T = int(src_lengths.max()), int(tgt_lengths.max())
+        # (B, S), (B,), (B, T), (B, T)
+        return self.src[idx, :S], src_lengths, self.tgt_in[idx, :T], self.tgt_out[idx, :T]
+
+
+_ENCODED_CACHE: List[Tuple[Tuple[object, ...], _EncodedSet]] = []  # the last two encoded training sets
+
+
+def _encoded_train_set(data: ParallelData) -> _EncodedSet:
+    """``data.train`` encoded once, reused by later calls (a sweep trains many models on one data set)."""
+    key = (data.train, data.src_vocab, data.tgt_vocab, len(data.train))
+    for k, enc in _ENCODED_CACHE:
+        if all(a is b for a, b in zip(k[:3], key[:3])) and k[3] == key[3]:
+            return enc
+    enc = _EncodedSet(data.train, data.src_vocab, data.tgt_vocab)
+    _ENCODED_CACHE.insert(0, (key, enc))
+    del _ENCODED_CACHE[2:]
+    return enc
+
+
+def seq2seq_loss(model: nn.Module, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, tgt_out: Tensor) -> Tensor:
+    """Mean cross-entropy of the next target word over the real (non-pad) target tokens."""
+    logits, _ = model(src, src_lengths, tgt_in)  # (B, T, V)
+    pad_id = getattr(model, "pad_id", 0)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=pad_id)
+
+
+def train_seq2seq(
+    model: nn.Module,
+    data: ParallelData,
+    config: Optional[TrainConfig] = None,
+    *,
+    callback: Optional[Callable[[int, nn.Module], None]] = None,
+) -> TrainResult:
+    """Train ``model`` (a ``Seq2Seq``) on ``data.train`` with Adam and teacher forcing.
+
+    The batch order comes from ``config.seed`` (``None`` = ``ATTNBOOK_SEED``);
+    the model's initial weights come from whatever seeded it (call
+    ``attnbook.seed_everything()`` before building it). With
+    ``config.callback_every = n`` the ``callback(step, model)`` runs after every
+    n-th step (and after the last one), e.g. to keep attention snapshots.
+    """
+    config = config or TrainConfig()
+    generator = torch.Generator().manual_seed(resolve_seed(config.seed))
+    device = next(model.parameters()).device
+    encoded = _encoded_train_set(data)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    model.train()
+    losses: List[float] = []
+    stopped_by = "steps"
+    batches = encoded.batches(config.batch_size, config.length_grouping, generator)
+    callback_seconds = 0.0  # time spent in callbacks, not counted as training time
+    start = time.perf_counter()
+    bar = tqdm(total=config.steps, desc=config.desc, disable=not config.progress, leave=True)
+    try:
+        for step in range(1, config.steps + 1):
+            src, src_lengths, tgt_in, tgt_out = (t.to(device) for t in encoded.batch(next(batches)))
+            loss = seq2seq_loss(model, src, src_lengths, tgt_in, tgt_out)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            losses.append(loss.item())
+            bar.update(1)
+            if step % config.log_every == 0:
+                bar.set_postfix(loss=f"{sum(losses[-config.log_every:]) / config.log_every:.3f}")
+            last = step == config.steps
+            elapsed = time.perf_counter() - start - callback_seconds
+            out_of_time = config.max_seconds is not None and elapsed >= config.max_seconds
+            due = config.callback_every and (step % config.callback_every == 0 or last or out_of_time)
+            if callback is not None and due:
+                t0 = time.perf_counter()
+                callback(step, model)
+                model.train()  # the callback may have switched to eval mode (e.g. by decoding)
+                callback_seconds += time.perf_counter() - t0
+            if out_of_time and not last:
+                stopped_by = "time"
+                break
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start - callback_seconds
+    model.eval()
+    return TrainResult(
+        steps=len(losses),
+        seconds=seconds,
+        steps_per_second=len(losses) / seconds if seconds > 0 else math.inf,
+        stopped_by=stopped_by,
+        losses=losses,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------
+
+
+def bucket_label(lo: int, hi: int) -> str:
+    """``(4, 10) -> "4-10"``."""
+    return f"{lo}-{hi}"
+
+
+def translate_examples(
+    model: nn.Module,
+    examples: Sequence[Example],
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    *,
+    batch_size: int = 512,
+    max_len: Optional[int] = None,
+) -> List[List[str]]:
+    """Greedy translations of ``examples`` (token lists, in the examples' order).
+
+    Sentences are decoded in batches of similar length (less padding);
+    ``max_len`` defaults to the batch's longest source + 10.
+    """
+    device = next(model.parameters()).device
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].source))
+    out: List[List[str]] = [[] for _ in examples]
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        src, src_lengths = pad_sequences([src_vocab.encode(examples[i].source) for i in chunk], pad_id=src_vocab.pad_id)
+        dec = model.greedy_decode(src.to(device), src_lengths.to(device), max_len=max_len)
+        for row, i in enumerate(chunk):
+            out[i] = tgt_vocab.decode(dec.tokens[row, : int(dec.lengths[row])].tolist(), stop_at_eos=True)
+    return out
+
+
+def _metrics(preds: Sequence[Sequence[str]], refs: Sequence[Sequence[str]]) -> Dict[str, float]:
+    n = len(refs)
+    exact = sum(list(p) == list(r) for p, r in zip(preds, refs))
+    correct = sum(sum(a == b for a, b in zip(p, r)) for p, r in zip(preds, refs))
+    total = sum(len(r) for r in refs)
+    return {
+        "n": n,
+        "exact_match": exact / n if n else float("nan"),
+        "token_accuracy": correct / total if total else float("nan"),
+    }
+
+
+def score_translations(
+    predictions: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    source_lengths: Sequence[int],
+    *,
+    buckets: Sequence[Tuple[int, int]] = LENGTH_BUCKETS,
+) -> Dict[str, object]:
+    """Exact match and token accuracy, overall and by source-length bucket.
+
+    * exact match: the whole predicted sentence equals the reference;
+    * token accuracy: the fraction of reference tokens predicted at the right
+      position (a missing token counts as wrong, extra tokens after the
+      reference are not counted), pooled over the sentences of a group.
+
+    Returns ``{"overall": {...}, "by_bucket": [{"bucket": "4-10", "lo": 4,
+    "hi": 10, "n": ..., "exact_match": ..., "token_accuracy": ...}, ...]}``.
+    """
+    if not (len(predictions) == len(references) == len(source_lengths)):
+        raise ValueError(
+            f"predictions, references and source_lengths must have the same length, got "
+            f"{len(predictions)}, {len(references)}, {len(source_lengths)}"
+        )
+    by_bucket = []
+    for lo, hi in buckets:
+        idx = [i for i, n in enumerate(source_lengths) if lo <= n <= hi]
+        row = {"bucket": bucket_label(lo, hi), "lo": lo, "hi": hi}
+        row.update(_metrics([predictions[i] for i in idx], [references[i] for i in idx]))
+        by_bucket.append(row)
+    return {"overall": _metrics(predictions, references), "by_bucket": by_bucket}
+
+
+def evaluate(
+    model: nn.Module,
+    data: ParallelData,
+    *,
+    examples: Optional[Sequence[Example]] = None,
+    buckets: Optional[Sequence[Tuple[int, int]]] = None,
+    batch_size: int = 512,
+) -> Dict[str, object]:
+    """Translate ``examples`` (default ``data.test``) and score them by length bucket.
+
+    ``buckets`` defaults to ``data.info["buckets"]`` (else ``LENGTH_BUCKETS``).
+    Returns ``score_translations``' dict plus ``"predictions"`` (token lists in
+    the examples' order) for browsing the model's output.
+    """
+    examples = data.test if examples is None else examples
+    if buckets is None:
+        buckets = data.info.get("buckets", LENGTH_BUCKETS)
+    preds = translate_examples(model, examples, data.src_vocab, data.tgt_vocab, batch_size=batch_size)
+    result = score_translations(
+        preds, [e.target for e in examples], [len(e.source) for e in examples], buckets=buckets
+    )
+    result["predictions"] = preds
+    return result
+
+
+def format_table(result: Dict[str, object], *, digits: int = 2) -> str:
+    """A plain-text table of ``evaluate``'s ``by_bucket`` rows and the overall row."""
+    rows = list(result["by_bucket"]) + [dict(result["overall"], bucket="all")]
+    lines = [f"{'source length':>13}  {'n':>5}  {'exact match':>11}  {'token acc.':>10}"]
+    for r in rows:
+        lines.append(
+            f"{r['bucket']:>13}  {r['n']:>5}  {r['exact_match']:>11.{digits}f}  {r['token_accuracy']:>10.{digits}f}"
+        )
+    return "\n".join(lines)
