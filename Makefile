@@ -8,6 +8,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.attnbook-installed
 NPM_STAMP := book/node_modules/.attnbook-installed
 VENDOR := book/vendor/.attnbook-vendored
+# The jupyter-cache of executed notebooks is keyed on the notebooks' code only, so it is
+# emptied whenever the package (models, widgets, their JavaScript) changes.
+CACHE_STAMP := .jupyter_cache/.attnbook-src
+SRC_FILES := $(shell find src -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
 # Every chapter notebook, in book order.
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 
@@ -30,13 +34,18 @@ $(NPM_STAMP): book/package.json book/package-lock.json
 	cd book && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(VENDOR): $(NPM_STAMP) $(STAMP) tools/vendor_js.py
+$(VENDOR): $(NPM_STAMP) $(STAMP) tools/vendor_js.py book/setup-widgets.js
 	$(BIN)/python tools/vendor_js.py
+	touch $@
+
+$(CACHE_STAMP): $(SRC_FILES)
+	rm -rf .jupyter_cache
+	mkdir -p .jupyter_cache
 	touch $@
 
 # Build the HTML book into _build/html (notebooks executed, cached by jupyter-cache).
 # -W turns warnings into errors: without it JB1 exits 0 even when a cell raises.
-book: setup
+book: setup $(CACHE_STAMP)
 	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
 
 test: setup test-unit test-notebooks test-book test-browser
@@ -48,7 +57,7 @@ test-unit: setup
 # tests/nbval_cache_plugin.py, stores each passing notebook's outputs and widget
 # state in jupyter-cache; the book build that follows finds them there, so every
 # notebook runs once in `make test`.
-test-notebooks: setup
+test-notebooks: setup $(CACHE_STAMP)
 	PYTHONPATH=tests $(BIN)/python -m pytest -p nbval_cache_plugin --nbval-jupyter-cache .jupyter_cache \
 		--nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)

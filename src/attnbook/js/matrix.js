@@ -1,0 +1,354 @@
+// AttentionMatrixView (attnbook.widgets): query tokens as rows, key tokens as
+// columns, a bertviz-style line view beside it. All interaction happens here,
+// from data the Python side computed once. Text goes in with textContent only.
+
+const SVGNS = "http://www.w3.org/2000/svg";
+
+function h(tag, cls, text) {
+  const el = document.createElement(tag);
+  if (cls) el.className = cls;
+  if (text !== undefined && text !== null) el.textContent = String(text);
+  return el;
+}
+
+function svg(tag, attrs) {
+  const el = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  return el;
+}
+
+function fmt(x, d) {
+  return Number(x).toFixed(d);
+}
+
+// white -> blue for weights in [0, vmax]; white -> red for negative scores
+function cellColor(w, vmax) {
+  const t = Math.max(-1, Math.min(1, vmax > 0 ? w / vmax : 0));
+  const a = Math.abs(t);
+  const to = t >= 0 ? [31, 95, 168] : [200, 60, 40];
+  const c = [255, 255, 255].map((v, i) => Math.round(v + (to[i] - v) * a));
+  return { bg: `rgb(${c[0]},${c[1]},${c[2]})`, fg: a > 0.55 ? "#fff" : "#222" };
+}
+
+function pick(weights, sel) {
+  let w = weights;
+  for (const i of sel) w = w[i];
+  return w; // (T, S)
+}
+
+function axisControl(axis, index, onChange) {
+  const box = h("span", "attn-control");
+  box.append(h("span", "attn-control-name", axis.name));
+  const n = axis.labels.length;
+  if (n <= 8) {
+    const buttons = axis.labels.map((label, i) => {
+      const b = h("button", "attn-btn", label);
+      b.type = "button";
+      b.setAttribute("aria-pressed", String(i === index));
+      b.setAttribute("aria-label", `${axis.name} ${label}`);
+      b.addEventListener("click", () => {
+        buttons.forEach((o, j) => o.setAttribute("aria-pressed", String(j === i)));
+        onChange(i);
+      });
+      return b;
+    });
+    box.append(...buttons);
+  } else {
+    const slider = h("input");
+    slider.type = "range";
+    slider.min = "0";
+    slider.max = String(n - 1);
+    slider.step = "1";
+    slider.value = String(index);
+    slider.setAttribute("aria-label", axis.name);
+    const value = h("span", "attn-value", axis.labels[index]);
+    slider.addEventListener("input", () => {
+      const i = Number(slider.value);
+      value.textContent = axis.labels[i];
+      onChange(i);
+    });
+    box.append(slider, value);
+  }
+  return box;
+}
+
+function build(model, el) {
+  const data = model.get("data");
+  const axes = data.axes || [];
+  const examples = data.examples;
+  const d = data.decimals ?? 3;
+  const qname = data.query_label || "query";
+  const kname = data.key_label || "key";
+
+  let ex = Math.min(Math.max(model.get("example") || 0, 0), examples.length - 1);
+  let sel = axes.map((a, i) => Math.min(Math.max((model.get("selection") || [])[i] || 0, 0), a.labels.length - 1));
+  let pinned = null; // {kind: "cell"|"row"|"col", i, j}
+
+  const root = h("div", "attn-view attn-matrix");
+  root.dataset.attnView = "matrix";
+  if (model.get("title")) root.append(h("div", "attn-title", model.get("title")));
+
+  const controls = h("div", "attn-controls");
+  if (examples.length > 1) {
+    const box = h("label", "attn-control");
+    box.append(h("span", "attn-control-name", data.example_label || "example"));
+    const select = h("select");
+    examples.forEach((e, i) => {
+      const o = h("option", null, e.name);
+      o.value = String(i);
+      select.append(o);
+    });
+    select.value = String(ex);
+    select.addEventListener("change", () => {
+      ex = Number(select.value);
+      save();
+      draw();
+    });
+    box.append(select);
+    controls.append(box);
+  }
+  axes.forEach((axis, k) => {
+    controls.append(axisControl(axis, sel[k], (i) => {
+      sel[k] = i;
+      save();
+      draw();
+    }));
+  });
+  if (controls.childElementCount) root.append(controls);
+
+  const body = h("div", "attn-body");
+  const readout = h("div", "attn-readout");
+  readout.setAttribute("aria-live", "polite");
+  root.append(body, readout);
+  if (data.note) root.append(h("div", "attn-note", data.note));
+  el.append(root);
+
+  function save() {
+    model.set("example", ex);
+    model.set("selection", sel.slice());
+    model.save_changes();
+  }
+
+  // state of the current drawing, rebuilt by draw()
+  let cur = null;
+
+  function draw() {
+    const e = examples[ex];
+    const W = pick(e.weights, sel);
+    const T = e.queries.length;
+    const S = e.keys.length;
+    body.replaceChildren();
+
+    // ---- the matrix -------------------------------------------------------
+    const size = S <= 12 ? 36 : Math.max(10, Math.floor(480 / S));
+    const showValues = data.show_values ?? (S <= 12 && T <= 16);
+    const vertical = S > 6 || e.keys.some((k) => k.length > 4);
+    const grid = h("div", "attn-grid");
+    grid.style.gridTemplateColumns = `auto repeat(${S}, ${size}px)`;
+    grid.style.gridAutoRows = `${Math.max(size, 18)}px`;
+    const corner = h("div", "attn-axis-name", `${qname} \u2193  ${kname} \u2192`);
+    grid.append(corner);
+    const colToks = e.keys.map((k, j) => {
+      const t = h("div", "attn-tok attn-col-tok" + (vertical ? " attn-vertical" : ""), k);
+      t.tabIndex = 0;
+      t.dataset.j = String(j);
+      t.setAttribute("aria-label", `${kname} ${k}`);
+      grid.append(t);
+      return t;
+    });
+    const rowToks = [];
+    const cells = [];
+    for (let i = 0; i < T; i++) {
+      const t = h("div", "attn-tok attn-row-tok", e.queries[i]);
+      t.tabIndex = 0;
+      t.dataset.i = String(i);
+      t.setAttribute("aria-label", `${qname} ${e.queries[i]}`);
+      grid.append(t);
+      rowToks.push(t);
+      const row = [];
+      for (let j = 0; j < S; j++) {
+        const w = W[i][j];
+        const c = h("div", "attn-cell", showValues ? fmt(w, 2) : null);
+        const col = cellColor(w, data.vmax);
+        c.style.background = col.bg;
+        c.style.color = col.fg;
+        c.dataset.i = String(i);
+        c.dataset.j = String(j);
+        grid.append(c);
+        row.push(c);
+      }
+      cells.push(row);
+    }
+    if (vertical) grid.style.gridTemplateRows = "auto"; // the header row fits the longest key
+    body.append(grid);
+
+    // ---- the lines (bertviz-style) ---------------------------------------
+    let lines = null;
+    if (data.lines !== false && T <= 40 && S <= 40) {
+      const rowH = 22;
+      // long tokens are cut short here (the matrix shows them in full)
+      const short = (t) => (t.length > 18 ? t.slice(0, 17) + "\u2026" : t);
+      const longest = Math.max(...e.queries.map((q) => short(q).length), ...e.keys.map((k) => short(k).length));
+      const colW = Math.min(150, 16 + 7.5 * longest);
+      const gap = 120;
+      const width = 2 * colW + gap;
+      const height = Math.max(T, S) * rowH + 8;
+      const s = svg("svg", { class: "attn-lines", width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
+      s.setAttribute("aria-label", `lines from each ${qname} to each ${kname}, darker for larger weights`);
+      const linkG = svg("g");
+      s.append(linkG);
+      const links = [];
+      for (let i = 0; i < T; i++) {
+        const row = [];
+        for (let j = 0; j < S; j++) {
+          const w = W[i][j];
+          const a = data.vmax > 0 ? Math.min(1, Math.abs(w) / data.vmax) : 0;
+          const l = svg("line", {
+            x1: colW, y1: 4 + (i + 0.5) * rowH, x2: colW + gap, y2: 4 + (j + 0.5) * rowH,
+            class: "attn-link", "stroke-width": (0.5 + 4 * a).toFixed(2),
+          });
+          l.dataset.base = a.toFixed(3);
+          l.style.opacity = Math.min(1, 1.3 * a).toFixed(3);
+          if (w < 0) l.style.stroke = "#c83c28";
+          linkG.append(l);
+          row.push(l);
+        }
+        links.push(row);
+      }
+      const qText = e.queries.map((q, i) => {
+        const t = svg("text", { x: colW - 6, y: 4 + (i + 0.5) * rowH, "text-anchor": "end", "dominant-baseline": "middle" });
+        t.textContent = short(q);
+        if (short(q) !== q) {
+          const tip = svg("title");
+          tip.textContent = q;
+          t.append(tip);
+        }
+        t.dataset.i = String(i);
+        s.append(t);
+        return t;
+      });
+      const kText = e.keys.map((k, j) => {
+        const t = svg("text", { x: colW + gap + 6, y: 4 + (j + 0.5) * rowH, "dominant-baseline": "middle" });
+        t.textContent = short(k);
+        if (short(k) !== k) {
+          const tip = svg("title");
+          tip.textContent = k;
+          t.append(tip);
+        }
+        t.dataset.j = String(j);
+        s.append(t);
+        return t;
+      });
+      body.append(s);
+      lines = { s, links, qText, kText };
+    }
+
+    cur = { e, W, T, S, rowToks, colToks, cells, lines };
+    wire(grid);
+    if (lines) wire(lines.s);
+    show(pinned && validFocus(pinned) ? pinned : null);
+  }
+
+  function validFocus(f) {
+    return (f.i === undefined || f.i < cur.T) && (f.j === undefined || f.j < cur.S);
+  }
+
+  function focusOf(target) {
+    const t = target.closest ? target.closest("[data-i],[data-j]") : null;
+    if (!t) return null;
+    const i = t.dataset.i !== undefined ? Number(t.dataset.i) : undefined;
+    const j = t.dataset.j !== undefined ? Number(t.dataset.j) : undefined;
+    if (i !== undefined && j !== undefined) return { kind: "cell", i, j };
+    if (i !== undefined) return { kind: "row", i };
+    return { kind: "col", j };
+  }
+
+  function wire(container) {
+    container.addEventListener("mouseover", (ev) => {
+      const f = focusOf(ev.target);
+      if (f) show(f);
+    });
+    container.addEventListener("mouseleave", () => show(pinned));
+    container.addEventListener("focusin", (ev) => {
+      const f = focusOf(ev.target);
+      if (f) show(f);
+    });
+    container.addEventListener("click", (ev) => {
+      const f = focusOf(ev.target);
+      if (!f) return;
+      const same = pinned && pinned.kind === f.kind && pinned.i === f.i && pinned.j === f.j;
+      pinned = same ? null : f;
+      show(f);
+    });
+  }
+
+  function show(f) {
+    const { e, W, T, S, rowToks, colToks, cells, lines } = cur;
+    const inRow = (i) => f && (f.kind === "row" || f.kind === "cell") && f.i === i;
+    const inCol = (j) => f && (f.kind === "col" || f.kind === "cell") && f.j === j;
+    rowToks.forEach((t, i) => t.classList.toggle("attn-on", !!inRow(i)));
+    colToks.forEach((t, j) => t.classList.toggle("attn-on", !!inCol(j)));
+    for (let i = 0; i < T; i++) {
+      for (let j = 0; j < S; j++) {
+        const c = cells[i][j];
+        const on = f && f.kind === "cell" && f.i === i && f.j === j;
+        c.classList.toggle("attn-on", !!on);
+        c.classList.toggle("attn-rowcol", !on && !!(f && ((f.kind === "row" && f.i === i) || (f.kind === "col" && f.j === j))));
+        c.classList.toggle("attn-dim", !!f && !inRow(i) && !inCol(j) && f.kind !== "cell");
+      }
+    }
+    if (lines) {
+      lines.qText.forEach((t, i) => t.classList.toggle("attn-on", !!inRow(i)));
+      lines.kText.forEach((t, j) => t.classList.toggle("attn-on", !!inCol(j)));
+      for (let i = 0; i < T; i++) {
+        for (let j = 0; j < S; j++) {
+          const l = lines.links[i][j];
+          const base = Number(l.dataset.base);
+          let op = Math.min(1, 1.3 * base);
+          if (f) {
+            const keep = f.kind === "row" ? f.i === i : f.kind === "col" ? f.j === j : f.i === i && f.j === j;
+            op = keep ? Math.min(1, 0.2 + 1.6 * base) : 0.04 * base;
+          }
+          l.style.opacity = op.toFixed(3);
+        }
+      }
+    }
+    root.dataset.attnSelection = f ? `${f.kind}:${f.i ?? ""}:${f.j ?? ""}` : "";
+
+    // the readout, in words
+    const q = (i) => `\u201c${e.queries[i]}\u201d`;
+    const k = (j) => `\u201c${e.keys[j]}\u201d`;
+    if (!f) {
+      readout.textContent = data.hint || `Hover a cell, a ${qname} (row) or a ${kname} (column); click to pin.`;
+    } else if (f.kind === "cell") {
+      readout.textContent = `${qname} ${q(f.i)} \u2192 ${kname} ${k(f.j)}: weight ${fmt(W[f.i][f.j], d)}`;
+    } else if (f.kind === "row") {
+      const row = W[f.i].map((w, j) => [w, j]).sort((a, b) => b[0] - a[0]);
+      const top = row.slice(0, 3).map(([w, j]) => `${k(j)} ${fmt(w, d)}`).join(", ");
+      const sum = W[f.i].reduce((a, b) => a + b, 0);
+      readout.textContent = `${qname} ${q(f.i)} looks most at ${top}` + (data.normalized ? ` (its row sums to ${fmt(sum, 2)})` : "");
+    } else {
+      const col = W.map((r, i) => [r[f.j], i]).sort((a, b) => b[0] - a[0]);
+      const top = col.slice(0, 3).map(([w, i]) => `${q(i)} ${fmt(w, d)}`).join(", ");
+      readout.textContent = `${kname} ${k(f.j)} is looked at most by ${top}`;
+    }
+  }
+
+  draw();
+}
+
+function render({ model, el }) {
+  const redraw = () => {
+    el.replaceChildren();
+    build(model, el);
+  };
+  redraw();
+  model.on("change:data", redraw);
+  model.on("change:title", redraw);
+  return () => {
+    model.off("change:data", redraw);
+    model.off("change:title", redraw);
+  };
+}
+
+export default { render };

@@ -1,0 +1,183 @@
+// TextAttentionView (attnbook.widgets): a document whose words and sentences are
+// shaded by their attention weights (hierarchical attention: a weight per
+// sentence, and per word within its sentence). Text goes in with textContent only.
+
+function h(tag, cls, text) {
+  const el = document.createElement(tag);
+  if (cls) el.className = cls;
+  if (text !== undefined && text !== null) el.textContent = String(text);
+  return el;
+}
+
+function fmt(x, d) {
+  return Number(x).toFixed(d);
+}
+
+function build(model, el) {
+  const data = model.get("data");
+  const examples = data.examples;
+  const d = data.decimals ?? 3;
+  let ex = Math.min(Math.max(model.get("example") || 0, 0), examples.length - 1);
+  let weigh = data.scale_by_sentence !== false;
+  let pinned = null;
+
+  const root = h("div", "attn-view attn-text");
+  root.dataset.attnView = "text";
+  if (model.get("title")) root.append(h("div", "attn-title", model.get("title")));
+  const controls = h("div", "attn-controls");
+  if (examples.length > 1) {
+    const box = h("label", "attn-control");
+    box.append(h("span", "attn-control-name", data.example_label || "document"));
+    const select = h("select");
+    examples.forEach((e, i) => {
+      const o = h("option", null, e.name);
+      o.value = String(i);
+      select.append(o);
+    });
+    select.value = String(ex);
+    select.addEventListener("change", () => {
+      ex = Number(select.value);
+      pinned = null;
+      model.set("example", ex);
+      model.save_changes();
+      draw();
+    });
+    box.append(select);
+    controls.append(box);
+  }
+  const weighBox = h("label", "attn-control");
+  const check = h("input");
+  check.type = "checkbox";
+  check.checked = weigh;
+  check.addEventListener("change", () => {
+    weigh = check.checked;
+    draw();
+  });
+  weighBox.append(check, h("span", null, "shade words by word \u00d7 \u221asentence weight"));
+  controls.append(weighBox);
+  root.append(controls);
+  const caption = h("div", "attn-caption");
+  const doc = h("div", "attn-doc");
+  const readout = h("div", "attn-readout");
+  readout.setAttribute("aria-live", "polite");
+  root.append(caption, doc, readout);
+  el.append(root);
+
+  let cur = null;
+
+  function draw() {
+    const e = examples[ex];
+    const sw = e.sentence_weights;
+    weighBox.hidden = !sw;
+    caption.replaceChildren();
+    for (const [name, value] of [["label", e.label], ["prediction", e.prediction]]) {
+      if (value === null || value === undefined || value === "") continue;
+      if (caption.childElementCount) caption.append(h("span", "attn-label", "  \u00b7  "));
+      caption.append(h("span", "attn-label", `${name}: `), h("strong", null, value));
+    }
+    caption.hidden = !caption.childElementCount;
+
+    const eff = e.word_weights.map((ws, s) => ws.map((w) => (sw && weigh ? w * Math.sqrt(Math.max(sw[s], 0)) : w)));
+    const wmax = Math.max(1e-12, ...eff.flat().map(Math.abs));
+    const smax = sw ? Math.max(1e-12, ...sw.map(Math.abs)) : 1;
+    doc.replaceChildren();
+    const words = [];
+    const bars = [];
+    e.sentences.forEach((tokens, s) => {
+      const line = h("div", "attn-sent");
+      if (sw) {
+        const bar = h("span", "attn-sbar", fmt(sw[s], 2));
+        const a = Math.min(1, Math.abs(sw[s]) / smax);
+        bar.style.background = `rgba(214, 40, 40, ${(0.85 * a).toFixed(3)})`;
+        bar.style.color = a > 0.55 ? "#fff" : "inherit";
+        bar.tabIndex = 0;
+        bar.dataset.s = String(s);
+        bar.setAttribute("aria-label", `sentence ${s + 1} weight ${fmt(sw[s], d)}`);
+        line.append(bar);
+        bars.push(bar);
+      }
+      const box = h("span", "attn-words");
+      tokens.forEach((tok, t) => {
+        const span = h("span", "attn-word", tok);
+        const a = Math.min(1, Math.abs(eff[s][t]) / wmax);
+        span.style.background = `rgba(31, 95, 168, ${(0.85 * a).toFixed(3)})`;
+        span.style.color = a > 0.55 ? "#fff" : "inherit";
+        span.tabIndex = 0;
+        span.dataset.s = String(s);
+        span.dataset.t = String(t);
+        box.append(span);
+        words.push(span);
+      });
+      line.append(box);
+      doc.append(line);
+    });
+    cur = { e, words, bars };
+    show(pinned);
+  }
+
+  function focusOf(target) {
+    const t = target.closest ? target.closest("[data-s]") : null;
+    if (!t) return null;
+    return { s: Number(t.dataset.s), t: t.dataset.t !== undefined ? Number(t.dataset.t) : null };
+  }
+
+  function show(f) {
+    const { e, words, bars } = cur;
+    for (const w of words) {
+      w.classList.toggle("attn-on", !!f && f.t !== null && Number(w.dataset.s) === f.s && Number(w.dataset.t) === f.t);
+    }
+    for (const b of bars) b.classList.toggle("attn-on", !!f && Number(b.dataset.s) === f.s);
+    root.dataset.attnSelection = f ? `${ex}:${f.s}:${f.t ?? ""}` : "";
+    const sw = e.sentence_weights;
+    if (!f) {
+      readout.textContent = sw
+        ? "Hover a word or a sentence weight; click to pin. Darker = more attention."
+        : "Hover a word; click to pin. Darker = more attention.";
+      return;
+    }
+    const sent = sw ? `sentence ${f.s + 1} (weight ${fmt(sw[f.s], d)})` : e.sentences.length > 1 ? `sentence ${f.s + 1}` : "";
+    if (f.t === null) {
+      const ws = e.word_weights[f.s];
+      let best = 0;
+      for (let t = 1; t < ws.length; t++) if (ws[t] > ws[best]) best = t;
+      readout.textContent = `${sent}: its most attended word is \u201c${e.sentences[f.s][best]}\u201d (${fmt(ws[best], d)})`;
+    } else {
+      const w = e.word_weights[f.s][f.t];
+      readout.textContent = `\u201c${e.sentences[f.s][f.t]}\u201d: word weight ${fmt(w, d)}` + (sent ? ` in ${sent}` : "");
+    }
+  }
+
+  doc.addEventListener("mouseover", (ev) => {
+    const f = focusOf(ev.target);
+    if (f) show(f);
+  });
+  doc.addEventListener("focusin", (ev) => {
+    const f = focusOf(ev.target);
+    if (f) show(f);
+  });
+  doc.addEventListener("mouseleave", () => show(pinned));
+  doc.addEventListener("click", (ev) => {
+    const f = focusOf(ev.target);
+    if (!f) return;
+    pinned = pinned && pinned.s === f.s && pinned.t === f.t ? null : f;
+    show(f);
+  });
+
+  draw();
+}
+
+function render({ model, el }) {
+  const redraw = () => {
+    el.replaceChildren();
+    build(model, el);
+  };
+  redraw();
+  model.on("change:data", redraw);
+  model.on("change:title", redraw);
+  return () => {
+    model.off("change:data", redraw);
+    model.off("change:title", redraw);
+  };
+}
+
+export default { render };

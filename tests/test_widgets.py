@@ -1,0 +1,474 @@
+"""attnbook.widgets: every view is built here and the data it carries is checked.
+
+(The same views are driven in a real browser by tests/test_book_html.py.)
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import yaml  # noqa: E402
+
+from attnbook import widgets  # noqa: E402
+from attnbook.widgets import (  # noqa: E402
+    AttentionMatrixView,
+    ImageAttentionView,
+    PrecomputedView,
+    TextAttentionView,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+JS_FILES = sorted(widgets.JS_DIR.glob("*.js"))
+VIEWS = [AttentionMatrixView, ImageAttentionView, TextAttentionView, PrecomputedView]
+TOKENS = ["Hello", "I", "love", "you"]
+
+
+def softmax_rows(shape, seed=0):
+    x = np.random.default_rng(seed).normal(size=shape)
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def as_json(view) -> str:
+    return json.dumps(view.get_state())
+
+
+# --------------------------------------------------------------------------- the JavaScript
+
+
+def test_every_view_has_its_js_file():
+    names = {p.name for p in JS_FILES}
+    assert {"matrix.js", "image.js", "text.js", "precomputed.js"} <= names
+    for css in ("attnbook", "matrix", "image", "text", "precomputed"):
+        assert (widgets.JS_DIR / f"{css}.css").is_file()
+
+
+@pytest.mark.parametrize("path", JS_FILES, ids=lambda p: p.name)
+def test_js_puts_text_in_the_page_with_textContent_only(path):
+    src = path.read_text()
+    for bad in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert bad not in src, f"{path.name} uses {bad}; set text with textContent"
+    assert "textContent" in src
+
+
+@pytest.mark.parametrize("path", JS_FILES, ids=lambda p: p.name)
+def test_js_follows_the_anywidget_contract(path):
+    src = path.read_text()
+    assert re.search(r"export default \{\s*render\s*\}", src), f"{path.name} must `export default {{ render }}`"
+    assert "function render({ model, el })" in src
+
+
+@pytest.mark.parametrize("path", JS_FILES, ids=lambda p: p.name)
+def test_js_parses(path, tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot syntax-check the JavaScript")
+    copy = tmp_path / (path.stem + ".mjs")
+    copy.write_text(path.read_text())
+    r = subprocess.run([node, "--check", str(copy)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+def test_views_embed_the_package_js(cls):
+    name = {"AttentionMatrixView": "matrix", "ImageAttentionView": "image",
+            "TextAttentionView": "text", "PrecomputedView": "precomputed"}[cls.__name__]
+    esm = str(cls._esm)
+    assert "export default" in esm
+    # the embedded code is the file's, less comments and indentation
+    assert widgets._compact(widgets.JS_DIR / f"{name}.js") == esm
+    css = str(cls._css)
+    assert css.startswith(widgets._compact(widgets.JS_DIR / "attnbook.css"))
+    assert css.endswith(widgets._compact(widgets.JS_DIR / f"{name}.css"))
+    assert not any(line.startswith("//") for line in esm.splitlines())
+
+
+def test_no_trait_is_named_keys():
+    """A traitlet named `keys` would shadow Widget.keys (the list of synced traits)."""
+    for cls in VIEWS + [widgets._View]:
+        assert "keys" not in cls.class_own_traits()
+    v = AttentionMatrixView(softmax_rows((4, 4)), TOKENS)
+    assert {"data", "title", "example", "selection"} <= set(v.keys)
+
+
+# --------------------------------------------------------------------------- AttentionMatrixView
+
+
+def test_matrix_view_carries_rounded_rows_that_sum_to_one():
+    w = softmax_rows((4, 4))
+    v = AttentionMatrixView(w, TOKENS)
+    ex = v.data["examples"][0]
+    assert ex["queries"] == TOKENS and ex["keys"] == TOKENS  # keys default to the queries
+    W = np.array(ex["weights"])
+    assert W.shape == (4, 4)
+    np.testing.assert_allclose(W.sum(-1), 1.0, atol=4 * 10 ** -3)
+    np.testing.assert_allclose(W, np.round(w, 3))
+    assert v.data["axes"] == [] and v.selection == []
+    # nothing longer than 3 decimals goes into the page
+    assert not re.search(r"\d\.\d{4,}", json.dumps(v.data))
+
+
+def test_matrix_view_cross_attention_lengths_match_the_tokens():
+    w = softmax_rows((3, 5))
+    v = AttentionMatrixView(w, ["a", "b", "c"], ["v", "w", "x", "y", "z"], decimals=4)
+    ex = v.data["examples"][0]
+    assert len(ex["weights"]) == len(ex["queries"]) == 3
+    assert all(len(row) == len(ex["keys"]) == 5 for row in ex["weights"])
+    assert v.data["decimals"] == 4
+
+
+def test_matrix_view_stacked_layers_and_heads():
+    w = softmax_rows((2, 3, 4, 4))
+    v = AttentionMatrixView(w, TOKENS, axes={"layer": ["L1", "L2"], "head": 3})
+    assert v.data["axes"] == [{"name": "layer", "labels": ["L1", "L2"]},
+                              {"name": "head", "labels": ["1", "2", "3"]}]
+    assert v.selection == [0, 0]
+    W = np.array(v.data["examples"][0]["weights"])
+    assert W.shape == (2, 3, 4, 4)
+    np.testing.assert_allclose(W.sum(-1), 1.0, atol=4e-3)
+    # default names: 3-D is heads, 4-D is layers x heads
+    assert [a["name"] for a in AttentionMatrixView(w[0], TOKENS).data["axes"]] == ["head"]
+    assert [a["name"] for a in AttentionMatrixView(w, TOKENS).data["axes"]] == ["layer", "head"]
+
+
+def test_matrix_view_training_steps_as_a_stacked_dimension():
+    w = softmax_rows((6, 4, 4))
+    v = AttentionMatrixView(w, TOKENS, axes={"training step": [0, 10, 20, 50, 100, 200]})
+    assert v.data["axes"][0]["labels"] == ["0", "10", "20", "50", "100", "200"]
+
+
+def test_matrix_view_accepts_torch_tensors():
+    w = torch.softmax(torch.randn(4, 4), dim=-1)
+    v = AttentionMatrixView(w, TOKENS)
+    np.testing.assert_allclose(v.data["examples"][0]["weights"], np.round(w.numpy(), 3), atol=1e-6)
+
+
+def test_matrix_view_examples_each_with_their_own_tokens():
+    v = AttentionMatrixView.from_examples(
+        [
+            {"weights": softmax_rows((4, 4)), "queries": TOKENS, "name": "greeting"},
+            (softmax_rows((2, 3)), ["je", "t'aime"], ["I", "love", "you"]),
+        ],
+        title="two examples",
+    )
+    names = [e["name"] for e in v.data["examples"]]
+    assert names == ["greeting", "example 2"]
+    second = v.data["examples"][1]
+    assert (len(second["queries"]), len(second["keys"])) == (2, 3)
+    assert np.array(second["weights"]).shape == (2, 3)
+    assert v.title == "two examples" and v.example == 0
+
+
+def test_matrix_view_fully_masked_rows_are_allowed():
+    w = softmax_rows((4, 4))
+    w[3] = 0.0  # a padded query attends to nothing
+    AttentionMatrixView(w, TOKENS)
+
+
+def test_matrix_view_raw_scores_with_normalized_false():
+    scores = np.random.default_rng(0).normal(size=(4, 4)) * 3
+    v = AttentionMatrixView(scores, TOKENS, normalized=False)
+    assert v.data["normalized"] is False
+    assert v.data["vmax"] == pytest.approx(np.abs(scores).max(), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(weights=softmax_rows((4, 3)), queries=TOKENS), r"shape \(4, 3\).*4 queries and 4 keys"),
+        (dict(weights=softmax_rows((3, 4)), queries=TOKENS), r"\(T, S\) = \(4, 4\)"),
+        (dict(weights=softmax_rows((4, 4)), queries=TOKENS, keys=["a", "b"]), r"2 keys"),
+        (dict(weights=np.ones((4, 4)), queries=TOKENS), r"rows must sum to 1.*row 0.*4\.0000"),
+        (dict(weights=softmax_rows((4, 4)) - 0.3, queries=TOKENS), r"negative"),
+        (dict(weights=np.full((4, 4), np.nan), queries=TOKENS), r"NaN"),
+        (dict(weights=np.array([0.5, 0.5]), queries=TOKENS), r"at least 2-D"),
+        (dict(weights=softmax_rows((2, 3, 4, 4)), queries=TOKENS, axes={"head": 3}), r"axes names 1"),
+        (dict(weights=softmax_rows((3, 4, 4)), queries=TOKENS, axes={"head": ["a", "b"]}), r"2 labels.*3"),
+        (dict(weights=softmax_rows((2, 2, 2, 4, 4)), queries=TOKENS), r"name them with axes"),
+        (dict(weights=softmax_rows((4, 4)), queries="Hello I love you"), r"single string"),
+        (dict(weights=softmax_rows((4, 4)), queries=[]), r"empty"),
+        (dict(weights=softmax_rows((4, 4)), queries=TOKENS, decimals=0), r"decimals"),
+        (dict(weights=[[0.5, "x"], [0.5, 0.5]], queries=["a", "b"]), r"numbers"),
+    ],
+)
+def test_matrix_view_rejects_bad_input_with_a_clear_error(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        AttentionMatrixView(**kwargs)
+
+
+def test_matrix_view_rows_error_names_the_stacked_position():
+    w = softmax_rows((2, 3, 4, 4))
+    w[1, 2, 0] *= 2
+    with pytest.raises(ValueError, match=r"layer 1, head 2, row 0"):
+        AttentionMatrixView(w, TOKENS)
+
+
+def test_matrix_examples_must_share_stacked_dimensions():
+    with pytest.raises(ValueError, match="differ|unlike"):
+        AttentionMatrixView.from_examples([(softmax_rows((2, 4, 4)), TOKENS), (softmax_rows((3, 4, 4)), TOKENS)])
+    with pytest.raises(ValueError, match="unknown field"):
+        AttentionMatrixView.from_examples([{"weights": softmax_rows((4, 4)), "queries": TOKENS, "tokens": 1}])
+    with pytest.raises(ValueError, match="empty"):
+        AttentionMatrixView.from_examples([])
+
+
+# --------------------------------------------------------------------------- ImageAttentionView
+
+
+def image_and_maps(k=3, grid=4, size=64, rgb=False, seed=0):
+    rng = np.random.default_rng(seed)
+    img = rng.random((size, size, 3) if rgb else (size, size))
+    maps = softmax_rows((k, grid * grid), seed).reshape(k, grid, grid)
+    return img, maps
+
+
+def test_image_view_captioning_grid_over_a_64px_image():
+    img, soft = image_and_maps(k=3, grid=4)
+    hard = np.zeros_like(soft)
+    hard.reshape(3, 16)[np.arange(3), soft.reshape(3, 16).argmax(1)] = 1.0
+    v = ImageAttentionView(img, {"soft": soft, "hard": hard}, steps=["a", "red", "circle"], step_label="word")
+    ex = v.data["examples"][0]
+    assert (ex["height"], ex["width"]) == (64, 64)
+    assert ex["steps"] == ["a", "red", "circle"]
+    assert [m["name"] for m in ex["maps"]] == ["soft", "hard"]
+    for m in ex["maps"]:
+        assert m["grid"] == [4, 4]
+        W = np.array(m["weights"])
+        assert W.shape == (3, 16)  # one flattened map per step
+        np.testing.assert_allclose(W.sum(-1), 1.0, atol=16 * 1e-3)
+    png = base64.b64decode(ex["image"].split(",", 1)[1])
+    assert ex["image"].startswith("data:image/png;base64,") and png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_image_view_vit_patch_grid_rgb_single_map():
+    img, maps = image_and_maps(k=1, grid=8, size=32, rgb=True)
+    v = ImageAttentionView((img * 255).astype(np.uint8), maps[0], title="CLS attention")
+    ex = v.data["examples"][0]
+    assert ex["steps"] == ["step 1"] and ex["maps"][0]["grid"] == [8, 8]
+
+
+def test_image_view_several_images_with_a_picker():
+    exs = []
+    for i in range(3):
+        img, maps = image_and_maps(k=2 + i, seed=i)
+        exs.append({"image": img, "maps": {"layer 1": maps, "rollout": maps}, "name": f"digit {i}",
+                    "steps": [f"w{j}" for j in range(2 + i)], "caption": f"true: {i}"})
+    v = ImageAttentionView.from_examples(exs, example_label="digit")
+    assert [e["name"] for e in v.data["examples"]] == ["digit 0", "digit 1", "digit 2"]
+    assert [len(e["steps"]) for e in v.data["examples"]] == [2, 3, 4]
+    assert v.data["examples"][2]["caption"] == "true: 2"
+
+
+def test_image_view_unnormalised_maps_such_as_rollout_without_cls():
+    img, maps = image_and_maps(k=1)
+    ImageAttentionView(img, maps * 0.8, normalized=False)
+    with pytest.raises(ValueError, match="sum to 1"):
+        ImageAttentionView(img, maps * 0.8)
+
+
+@pytest.mark.parametrize(
+    "image, maps, kwargs, match",
+    [
+        (np.zeros((64, 64)), softmax_rows((2, 25)).reshape(2, 5, 5), {}, r"5x5 grid.*does not divide the 64x64"),
+        (np.zeros((64, 64)), softmax_rows((2, 16)).reshape(2, 4, 4), {"steps": ["a"]}, r"1 steps.*maps have 2"),
+        (np.zeros((64, 64)), {"a": softmax_rows((2, 16)).reshape(2, 4, 4),
+                              "b": softmax_rows((3, 16)).reshape(3, 4, 4)}, {}, r"3 steps.*other maps have 2"),
+        (np.zeros((64, 64, 2)), softmax_rows((1, 16)).reshape(1, 4, 4), {}, r"\(H, W\) grayscale"),
+        (np.full((8, 8), np.nan), softmax_rows((1, 4)).reshape(1, 2, 2), {}, r"image contains 64 NaN"),
+        (np.zeros((8, 8)), np.full((1, 2, 2), np.nan), {}, r"NaN"),
+        (np.zeros((8, 8)) - 1, softmax_rows((1, 4)).reshape(1, 2, 2), {}, r"negative"),
+        (np.zeros((8, 8)) + 300, softmax_rows((1, 4)).reshape(1, 2, 2), {}, r"0\.\.255"),
+        (np.zeros((8, 8)), softmax_rows((4,)), {}, r"\(K, gh, gw\)"),
+        (np.zeros((8, 8)), softmax_rows((1, 4)).reshape(1, 2, 2), {"style": "glow"}, r"style"),
+        (np.zeros((8, 8)), {}, {}, r"empty"),
+    ],
+)
+def test_image_view_rejects_bad_input_with_a_clear_error(image, maps, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ImageAttentionView(image, maps, **kwargs)
+
+
+# --------------------------------------------------------------------------- TextAttentionView
+
+
+def test_text_view_hierarchical_weights():
+    sents = [["the", "plot", "was", "great"], "but the ending dragged".split()]
+    ww = [softmax_rows((4,)), softmax_rows((4,), 1)]
+    v = TextAttentionView(sents, ww, [0.7, 0.3], label="positive", prediction="positive (0.93)")
+    ex = v.data["examples"][0]
+    assert ex["sentences"][1] == ["but", "the", "ending", "dragged"]
+    assert [len(w) for w in ex["word_weights"]] == [len(s) for s in ex["sentences"]]
+    for w in ex["word_weights"]:
+        assert sum(w) == pytest.approx(1.0, abs=4e-3)
+    assert ex["sentence_weights"] == [0.7, 0.3]
+    assert (ex["label"], ex["prediction"]) == ("positive", "positive (0.93)")
+
+
+def test_text_view_flat_attention_and_several_documents():
+    w = softmax_rows((4, 4))
+    v = TextAttentionView.from_examples(
+        [{"sentences": [TOKENS], "word_weights": [w[t]], "name": f"query {tok}"} for t, tok in enumerate(TOKENS)],
+        example_label="query",
+    )
+    assert len(v.data["examples"]) == 4
+    assert all(e["sentence_weights"] is None for e in v.data["examples"])
+    assert v.data["example_label"] == "query"
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (([["a", "b"]], [[0.5, 0.3, 0.2]]), {}, r"2 tokens but \(3,\) word weights"),
+        (([["a", "b"], ["c"]], [[0.5, 0.5]]), {}, r"2 sentences but 1 lists"),
+        (([["a", "b"]], [[0.9, 0.3]]), {}, r"sum to 1"),
+        (([["a", "b"], ["c"]], [[0.5, 0.5], [1.0]], [0.5, 0.6]), {}, r"sentence weights.*sum to 1"),
+        (([["a", "b"], ["c"]], [[0.5, 0.5], [1.0]], [1.0]), {}, r"2 sentences but sentence weights of shape"),
+        (([["a", "b"]], [[np.nan, 0.5]]), {}, r"NaN"),
+        (("a b", [[0.5, 0.5]]), {}, r"list of sentences"),
+        (([[]], [[]]), {}, r"empty"),
+    ],
+)
+def test_text_view_rejects_bad_input_with_a_clear_error(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TextAttentionView(*args, **kwargs)
+
+
+def test_text_view_raw_scores_with_normalized_false():
+    TextAttentionView([["a", "b"]], [[2.0, 3.0]], normalized=False)
+
+
+# --------------------------------------------------------------------------- PrecomputedView
+
+
+def _bar(t):
+    p = np.exp(np.array([1.0, 2.0, 3.0]) / t)
+    p /= p.sum()
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.bar(range(3), p)
+    return fig, {"largest weight": p.max(), "entropy": float(-(p * np.log(p)).sum()), "hard?": bool(t < 0.2)}
+
+
+def test_precomputed_view_renders_each_figure_once_and_closes_it():
+    before = len(plt.get_fignums())
+    v = PrecomputedView.from_function([0.1, 1.0, 10.0], _bar, label="temperature", index=1)
+    assert len(plt.get_fignums()) == before  # closed: the notebook shows each only in the view
+    d = v.data
+    assert d["values"] == ["0.1", "1", "10"] and d["label"] == "temperature" and v.index == 1
+    assert len(d["images"]) == 3
+    for url in d["images"]:
+        assert url.startswith("data:image/png;base64,")
+        assert base64.b64decode(url.split(",", 1)[1])[:4] == b"\x89PNG"
+    # data keep their order and are rounded
+    assert [k for k, _ in d["data"][0]] == ["largest weight", "entropy", "hard?"]
+    assert d["data"][2][0] == ["largest weight", "0.367"]
+    assert d["data"][0][2] == ["hard?", "True"]
+
+
+def test_precomputed_view_data_or_captions_alone_and_controls():
+    v = PrecomputedView(["dot", "general", "concat"], data=[{"BLEU": 20.1}, {"BLEU": 21.5}, {"BLEU": 21.0}],
+                        control="dropdown", label="score")
+    assert v.data["images"] == [None, None, None] and v.data["control"] == "dropdown"
+    v = PrecomputedView([1, 2], captions=["one", "two"], control="buttons")
+    assert v.data["captions"] == ["one", "two"]
+
+
+def test_precomputed_view_svg_and_prerendered_png():
+    fig, _ = _bar(1.0)
+    svg = widgets.figure_to_data_url(fig, fmt="svg")
+    assert svg.startswith("data:image/svg+xml;base64,")
+    fig, _ = _bar(1.0)
+    png = base64.b64decode(widgets.figure_to_data_url(fig).split(",", 1)[1])
+    v = PrecomputedView(["a", "b"], [png, svg])
+    assert v.data["images"][1] == svg
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (([1, 2, 3], [None, None]), {}, r"2 figures for 3 values"),
+        (([1, 2],), {"data": [{"a": 1}]}, r"1 data tables for 2 values"),
+        (([1, 2],), {"captions": ["x"]}, r"1 captions for 2 values"),
+        (([],), {"captions": []}, r"empty"),
+        (([1, 2],), {}, r"give figures, data or captions"),
+        (([1, 2],), {"captions": ["a", "b"], "control": "knob"}, r"control"),
+        (([1, 2],), {"captions": ["a", "b"], "index": 2}, r"index"),
+        (([1, 2], ["not a figure", "x"]), {}, r"figure 0 must be"),
+        (([1, 2], [b"GIF89a", b"x"]), {}, r"not a PNG"),
+        (([1],), {"data": [{"a": float("nan")}]}, r"nan"),
+        (([1],), {"data": [{"a": [1, 2]}]}, r"number or a string"),
+    ],
+)
+def test_precomputed_view_rejects_bad_input_with_a_clear_error(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PrecomputedView(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- page weight
+
+
+def test_views_serialise_to_small_json():
+    img, maps = image_and_maps(k=5)
+    fig_view = PrecomputedView.from_function([0.1, 0.5, 1.0, 2.0, 5.0], _bar)
+    built = {
+        "matrix": AttentionMatrixView(softmax_rows((2, 4, 8, 8)), [f"t{i}" for i in range(8)]),
+        "image": ImageAttentionView(img, {"soft": maps, "hard": maps}),
+        "text": TextAttentionView([["a"] * 10] * 5, [softmax_rows((10,))] * 5, [0.2] * 5),
+        "precomputed": fig_view,
+    }
+    for name, view in built.items():
+        size = view.state_size()
+        assert size == len(json.dumps(view.get_state(), separators=(",", ":")))
+        # code + css (~15 kB) + the data: 8x8 weights for 8 heads, a 64x64 image, 5 figures
+        assert size < 80_000, f"{name}: {size} bytes of widget state"
+
+
+# --------------------------------------------------------------------------- the JS the book serves
+
+
+def test_npm_packages_are_pinned_exactly():
+    pkg = json.loads((ROOT / "book" / "package.json").read_text())
+    deps = pkg["dependencies"]
+    assert set(deps) == {"@jupyter-widgets/html-manager", "anywidget", "requirejs", "mathjax"}
+    for name, version in deps.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{name} is not pinned to one version: {version}"
+    assert deps["mathjax"].startswith("3."), "the book uses MathJax 3"
+    lock = json.loads((ROOT / "book" / "package-lock.json").read_text())
+    for name, version in deps.items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version, f"lockfile disagrees on {name}"
+
+
+def test_anywidget_js_matches_the_python_package():
+    from importlib.metadata import version
+
+    pkg = json.loads((ROOT / "book" / "package.json").read_text())
+    assert pkg["dependencies"]["anywidget"].split(".")[:2] == version("anywidget").split(".")[:2], (
+        "book/package.json's anywidget must match the Python anywidget's minor version "
+        "(the widget state asks for anywidget ~MAJOR.MINOR.*)"
+    )
+
+
+def test_config_points_the_widget_js_and_mathjax_at_the_vendored_files():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert cfg["html_static_path"] == ["book/vendor"]
+    paths = list(cfg["nb_ipywidgets_js"]) + [cfg["mathjax_path"]]
+    assert all("://" not in p for p in paths), "no CDN: the book serves its own JavaScript"
+    assert list(cfg["nb_ipywidgets_js"]) == [
+        "attnbook-js/require.js", "attnbook-js/setup-widgets.js", "attnbook-js/html-manager/embed-amd.js",
+    ], "require.js, then our setup, then the manager (which uses both)"
+    vendor = ROOT / "book" / "vendor"
+    if not (vendor / "attnbook-js").is_dir():
+        pytest.skip("book/vendor is not populated yet (make setup runs tools/vendor_js.py)")
+    for p in paths:
+        assert (vendor / p).is_file(), f"_config.yml names {p}, which tools/vendor_js.py did not produce"
+    assert not (ROOT / "_static").exists(), "JB1 injects every .js under _static into every page"
