@@ -8,12 +8,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_attention  # noqa: E402
 import chapter_times  # noqa: E402
+import page_weight  # noqa: E402
 
 
 def main() -> int:
     chapter_times.main([])
     print()
     bench_attention.main()
+    print()
+    page_weight.main()
     return 0
 
 
