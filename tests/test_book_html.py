@@ -247,6 +247,10 @@ def _interact(driver, view, kind: str) -> str:
         words = view.find_elements(By.CSS_SELECTOR, ".attn-word")
         chain.move_to_element(words[-1]).perform()
         return "hovered the last word"
+    if kind == "translation":
+        toks = view.find_elements(By.CSS_SELECTOR, ".attn-tr-out .attn-tr-tok")
+        chain.move_to_element(toks[-1]).perform()
+        return "hovered the last output token"
     if kind == "precomputed":
         buttons = view.find_elements(By.CSS_SELECTOR, ".attn-controls button")
         selects = view.find_elements(By.CSS_SELECTOR, ".attn-controls select")
@@ -378,7 +382,7 @@ def test_views_react_to_hover_or_click(visited, rel):
         assert "failed" not in v["did"], where
         assert a["selection"] != b["selection"], f"{where}: its selection did not change ({b['selection']!r})"
         assert a["readout"] != b["readout"], f"{where}: its readout still says {b['readout']!r}"
-        if v["kind"] in ("matrix", "text"):
+        if v["kind"] in ("matrix", "text", "translation"):
             assert a["highlighted"] > b["highlighted"], f"{where}: nothing is highlighted"
         if v["kind"] == "matrix":
             c = v["cell"]

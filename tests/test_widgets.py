@@ -26,11 +26,12 @@ from attnbook.widgets import (  # noqa: E402
     ImageAttentionView,
     PrecomputedView,
     TextAttentionView,
+    TranslationView,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 JS_FILES = sorted(widgets.JS_DIR.glob("*.js"))
-VIEWS = [AttentionMatrixView, ImageAttentionView, TextAttentionView, PrecomputedView]
+VIEWS = [AttentionMatrixView, ImageAttentionView, TextAttentionView, PrecomputedView, TranslationView]
 TOKENS = ["Hello", "I", "love", "you"]
 
 
@@ -49,8 +50,8 @@ def as_json(view) -> str:
 
 def test_every_view_has_its_js_file():
     names = {p.name for p in JS_FILES}
-    assert {"matrix.js", "image.js", "text.js", "precomputed.js"} <= names
-    for css in ("attnbook", "matrix", "image", "text", "precomputed"):
+    assert {"matrix.js", "image.js", "text.js", "precomputed.js", "translation.js"} <= names
+    for css in ("attnbook", "matrix", "image", "text", "precomputed", "translation"):
         assert (widgets.JS_DIR / f"{css}.css").is_file()
 
 
@@ -83,7 +84,8 @@ def test_js_parses(path, tmp_path):
 @pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
 def test_views_embed_the_package_js(cls):
     name = {"AttentionMatrixView": "matrix", "ImageAttentionView": "image",
-            "TextAttentionView": "text", "PrecomputedView": "precomputed"}[cls.__name__]
+            "TextAttentionView": "text", "PrecomputedView": "precomputed",
+            "TranslationView": "translation"}[cls.__name__]
     esm = str(cls._esm)
     assert "export default" in esm
     # the embedded code is the file's, less comments and indentation
@@ -414,6 +416,79 @@ def test_precomputed_view_rejects_bad_input_with_a_clear_error(args, kwargs, mat
         PrecomputedView(*args, **kwargs)
 
 
+# --------------------------------------------------------------------------- TranslationView
+
+SRC = "red cat sees old dog".split()
+REF = "chien vieux voit chat rouge".split()
+
+
+def test_translation_view_marks_each_output_token_against_the_reference():
+    out = "chien vieux aime chat".split()  # one wrong, one missing
+    v = TranslationView(SRC, REF, out, alignment=[4, 3, 2, 1, 0])
+    ex = v.data["examples"][0]
+    assert ex["source"] == SRC and ex["reference"] == REF and ex["alignment"] == [4, 3, 2, 1, 0]
+    (o,) = ex["outputs"]
+    assert o["name"] == "model" and o["tokens"] == out
+    assert o["status"] == ["right", "right", "wrong", "right"]
+    assert (o["right"], o["missing"]) == (3, 1)
+    assert v.data["groups"] == [""]
+
+
+def test_translation_view_status_follows_the_token_accuracy_rule():
+    from attnbook.train import score_translations
+
+    outs = {"exact": REF, "long": REF + ["pain"], "empty": [], "shifted": REF[1:]}
+    v = TranslationView(SRC, REF, outs)
+    got = {o["name"]: o for o in v.data["examples"][0]["outputs"]}
+    assert got["long"]["status"][-1] == "extra" and got["long"]["right"] == 5
+    assert got["empty"]["tokens"] == [] and got["empty"]["missing"] == 5
+    for name, o in got.items():  # the same count of right tokens as the metric of chapter 1
+        scored = score_translations([outs[name]], [REF], [len(SRC)], buckets=[(1, 10)])
+        assert o["right"] == round(scored["overall"]["token_accuracy"] * len(REF)), name
+
+
+def test_translation_view_groups_examples_by_bucket():
+    exs = [{"source": SRC[:n], "reference": REF[-n:], "outputs": REF[-n:], "group": g, "name": f"#{i}"}
+           for i, (n, g) in enumerate([(2, "short"), (3, "short"), (5, "long")])]
+    v = TranslationView.from_examples(exs, group_label="source length", example_label="sentence", index=2)
+    assert v.data["groups"] == ["short", "long"] and v.example == 2
+    assert [e["group"] for e in v.data["examples"]] == ["short", "short", "long"]
+    assert (v.data["group_label"], v.data["example_label"]) == ("source length", "sentence")
+    unnamed = TranslationView.from_examples([{"source": SRC, "reference": REF, "outputs": REF}])
+    assert unnamed.data["examples"][0]["name"] == "example 1"
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (("red cat", REF, REF), {}, r"source.*single string"),
+        ((SRC, [], REF), {}, r"reference.*empty"),
+        ((SRC, REF, "chien vieux"), {}, r"output 'model'.*single string"),
+        ((SRC, REF, {}), {}, r"empty dict"),
+        ((SRC, REF, REF), {"alignment": [0, 1]}, r"2 entries but the reference has 5"),
+        ((SRC, REF, REF), {"alignment": [4, 3, 2, 1, 5]}, r"entry 4 is 5, not a source position 0..4"),
+        ((SRC, REF, REF), {"alignment": "43210"}, r"list of source positions"),
+    ],
+)
+def test_translation_view_rejects_bad_input_with_a_clear_error(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TranslationView(*args, **kwargs)
+
+
+def test_translation_view_from_examples_rejects_bad_examples():
+    ok = {"source": SRC, "reference": REF, "outputs": REF}
+    with pytest.raises(ValueError, match="empty"):
+        TranslationView.from_examples([])
+    with pytest.raises(ValueError, match="unknown field"):
+        TranslationView.from_examples([dict(ok, target=REF)])
+    with pytest.raises(ValueError, match=r"needs \['outputs'\]"):
+        TranslationView.from_examples([{"source": SRC, "reference": REF}])
+    with pytest.raises(ValueError, match="every example a group, or none"):
+        TranslationView.from_examples([dict(ok, group="a"), ok])
+    with pytest.raises(ValueError, match="index"):
+        TranslationView.from_examples([ok], index=1)
+
+
 # --------------------------------------------------------------------------- page weight
 
 
@@ -425,6 +500,10 @@ def test_views_serialise_to_small_json():
         "image": ImageAttentionView(img, {"soft": maps, "hard": maps}),
         "text": TextAttentionView([["a"] * 10] * 5, [softmax_rows((10,))] * 5, [0.2] * 5),
         "precomputed": fig_view,
+        "translation": TranslationView.from_examples(
+            [{"source": ["cat"] * 40, "reference": ["chat"] * 40, "outputs": ["chien"] * 30,
+              "alignment": list(range(40)), "group": str(i // 5)} for i in range(20)]
+        ),
     }
     for name, view in built.items():
         size = view.state_size()

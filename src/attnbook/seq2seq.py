@@ -11,13 +11,17 @@ The file reads top to bottom:
 4. ``Decoder`` -- a GRU decoder **without attention**: the encoder's final
    state is the only thing it ever sees of the source (chapter 1);
 5. (chapter 3) ``AttentionDecoder`` -- reads a weighted mix of the
-   annotations at every step;
+   annotations at every step (Bahdanau's additive score or Luong's dot /
+   general / concat) and returns those weights, the alignment;
 6. ``Seq2Seq`` -- encoder + decoder, teacher-forced ``forward`` and batched
-   ``greedy_decode``.
+   ``greedy_decode``;
+7. (chapter 3) ``AttentionSeq2SeqConfig`` and ``AttentionSeq2Seq`` -- the
+   encoder-decoder with attention, built from a config.
 
 Shape letters: ``B`` batch, ``S`` source length, ``T`` target length, ``E``
 embedding size, ``H`` hidden size, ``De`` encoder output size (``H``, or
-``2H`` for a bidirectional encoder), ``V`` target vocabulary size.
+``2H`` for a bidirectional encoder), ``Hd`` the attention decoder's state
+size, ``A`` the attention's tanh-layer size, ``V`` target vocabulary size.
 Token id 0 is ``<pad>`` (see ``attnbook.data.Vocab``).
 """
 from __future__ import annotations
@@ -26,8 +30,11 @@ from dataclasses import dataclass
 from typing import Any, List, NamedTuple, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .attention import AdditiveAttention, LuongAttention, masked_softmax
 
 __all__ = [
     "Seq2SeqConfig",
@@ -37,6 +44,12 @@ __all__ = [
     "Decoder",
     "DecodeOutput",
     "Seq2Seq",
+    "ATTENTION_SCORES",
+    "DECODER_STYLES",
+    "AttentionState",
+    "AttentionDecoder",
+    "AttentionSeq2SeqConfig",
+    "AttentionSeq2Seq",
 ]
 
 
@@ -253,11 +266,188 @@ class Decoder(BaseDecoder):
 
 
 # ---------------------------------------------------------------------------
-# 5. AttentionDecoder (chapter 3) goes here: subclass BaseDecoder, implement
-#    init_state and step with attnbook.attention.AdditiveAttention /
-#    LuongAttention over enc.annotations (mask = enc.mask), and return the
-#    weights (B, S) from step; Seq2Seq and greedy_decode need no change.
+# 5. Decoder with attention (chapter 3)
 # ---------------------------------------------------------------------------
+
+#: the score functions an ``AttentionDecoder`` can use
+ATTENTION_SCORES = ("additive", "dot", "general", "concat")
+#: where the decoder attends from: Bahdanau's previous state or Luong's current one
+DECODER_STYLES = ("bahdanau", "luong")
+
+
+class AttentionState(NamedTuple):
+    """What an ``AttentionDecoder`` carries from one output step to the next."""
+
+    hidden: Tensor  # (B, Hd) the GRU state (s_{t-1} in Bahdanau's notation, h_{t-1} in Luong's)
+    feed: Tensor  # (B, Hd) Luong: the attentional state h~_{t-1} fed to the next step; Bahdanau: unused (zeros)
+    keys: Tensor  # (B, S, A) the part of the score that depends only on the annotations, computed once
+
+
+class AttentionDecoder(BaseDecoder):
+    """GRU decoder that reads a weighted mix of all the annotations at every step.
+
+    Two published arrangements (``style``) and four scores (``score``)::
+
+        style="bahdanau" (Bahdanau et al. 2015; attend, then update):
+            c_t, α_t = attend(query=s_{t-1}, keys=annotations)
+            s_t      = GRU([E y_{t-1}; c_t], s_{t-1})
+            logits_t = out(tanh(W_o [s_t; c_t; E y_{t-1}]))
+
+        style="luong" (Luong et al. 2015, global attention; update, then attend):
+            h_t      = GRU([E y_{t-1}; h~_{t-1}], h_{t-1})     (input feeding)
+            c_t, α_t = attend(query=h_t, keys=annotations)
+            h~_t     = tanh(W_c [c_t; h_t])
+            logits_t = out(h~_t)
+
+    ``score`` picks ``attend``: ``"additive"`` is ``AdditiveAttention``
+    (``w · tanh(W_c q + W_y h_j + b)``); ``"dot"``, ``"general"`` and
+    ``"concat"`` are ``LuongAttention(score=...)``. The decoder state has
+    ``Hd = enc_dim`` units unless ``hidden_size`` says otherwise, so that the
+    parameter-free ``dot`` score can compare it with the annotations
+    (``dot`` needs ``Hd == enc_dim``). The first state is
+    ``tanh(W_init · enc.final)``.
+
+    The attention module's key-side projection does not depend on the output
+    step, so ``init_state`` computes it once per sentence (``state.keys``) and
+    ``step`` only adds the query side -- the same weights as calling the module
+    (``tests/test_attention_decoder.py`` checks it), without redoing
+    ``S`` projections at every word.
+
+    ``step`` returns the attention weights ``(B, S)``; teacher-forced
+    ``forward`` returns them stacked ``(B, T, S)`` and ``Seq2Seq.greedy_decode``
+    collects ``(B, L, S)`` -- the alignment of every output word.
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        emb_dim: int,
+        enc_dim: int,
+        hidden_size: Optional[int] = None,
+        score: str = "additive",
+        style: str = "bahdanau",
+        attention_dim: Optional[int] = None,
+        dropout: float = 0.0,
+        pad_id: int = 0,
+    ) -> None:
+        super().__init__()
+        if score not in ATTENTION_SCORES:
+            raise ValueError(f"score must be one of {ATTENTION_SCORES}, got {score!r}")
+        if style not in DECODER_STYLES:
+            raise ValueError(f"style must be one of {DECODER_STYLES}, got {style!r}")
+        hidden_size = enc_dim if hidden_size is None else hidden_size
+        attention_dim = hidden_size if attention_dim is None else attention_dim
+        for name, value in (("vocab_size", vocab_size), ("emb_dim", emb_dim), ("enc_dim", enc_dim),
+                            ("hidden_size", hidden_size), ("attention_dim", attention_dim)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if score == "dot" and hidden_size != enc_dim:
+            raise ValueError(
+                f'score="dot" compares the decoder state with the annotations, so it needs '
+                f"hidden_size == enc_dim, got hidden_size={hidden_size}, enc_dim={enc_dim}"
+            )
+        self.score, self.style = score, style
+        self.hidden_size, self.enc_dim = hidden_size, enc_dim  # Hd, De
+        self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
+        self.dropout = nn.Dropout(dropout)
+        self.init = nn.Linear(enc_dim, hidden_size)  # s_0 = tanh(W_init · enc.final)
+        if score == "additive":
+            self.attention: nn.Module = AdditiveAttention(
+                query_dim=hidden_size, key_dim=enc_dim, hidden_dim=attention_dim
+            )
+        else:
+            self.attention = LuongAttention(
+                score=score, query_dim=hidden_size, key_dim=enc_dim,
+                hidden_dim=attention_dim if score == "concat" else None,
+            )
+        if style == "bahdanau":
+            self.rnn = nn.GRUCell(emb_dim + enc_dim, hidden_size)  # input [E y_{t-1}; c_t]
+            self.combine = nn.Linear(hidden_size + enc_dim + emb_dim, hidden_size)  # W_o [s_t; c_t; E y_{t-1}]
+        else:
+            self.rnn = nn.GRUCell(emb_dim + hidden_size, hidden_size)  # input [E y_{t-1}; h~_{t-1}]
+            self.combine = nn.Linear(enc_dim + hidden_size, hidden_size, bias=False)  # W_c [c_t; h_t]
+        self.out = nn.Linear(hidden_size, vocab_size)
+
+    # -- the attention, with its key side computed once per sentence --------
+
+    def project_keys(self, annotations: Tensor) -> Tensor:
+        """The key side of the score, ``(B, S, De) -> (B, S, A)``: it does not change from word to word."""
+        a = self.attention
+        if self.score == "additive":
+            return a.W_y(annotations)  # W_y h_j + b: (B, S, A)
+        if self.score == "dot":
+            return annotations  # (B, S, De)
+        if self.score == "general":
+            return a.W_a(annotations)  # W_a h_j: (B, S, Hd)
+        # concat: W_a [q; h_j] = W_a[:, :Hd] q + W_a[:, Hd:] h_j -- keep the h_j half
+        return F.linear(annotations, a.W_a.weight[:, self.hidden_size:])  # (B, S, A)
+
+    def attend(self, query: Tensor, keys: Tensor, enc: EncoderOutput) -> Tuple[Tensor, Tensor]:
+        """One query per sentence: ``query (B, Hd)`` -> ``(context (B, De), weights (B, S))``.
+
+        ``keys`` is ``project_keys(enc.annotations)``. Equal to
+        ``self.attention(query, enc.annotations, mask=enc.mask)``.
+        """
+        a = self.attention
+        if self.score == "additive":
+            m = torch.tanh(a.W_c(query)[:, None, :] + keys)  # (B, 1, A) + (B, S, A) -> (B, S, A)
+            scores = a.w(m).squeeze(-1)  # (B, S)
+        elif self.score in ("dot", "general"):
+            scores = torch.bmm(keys, query[:, :, None]).squeeze(-1)  # (B, S, Hd) @ (B, Hd, 1) -> (B, S)
+        else:  # concat
+            q = F.linear(query, a.W_a.weight[:, : self.hidden_size])  # (B, A)
+            scores = a.v_a(torch.tanh(q[:, None, :] + keys)).squeeze(-1)  # (B, S, A) -> (B, S)
+        weights = masked_softmax(scores, enc.mask)  # (B, S), each row sums to 1
+        context = torch.bmm(weights[:, None, :], enc.annotations).squeeze(1)  # (B, 1, S) @ (B, S, De) -> (B, De)
+        return context, weights
+
+    # -- the BaseDecoder interface -------------------------------------------
+
+    def init_state(self, enc: EncoderOutput) -> AttentionState:
+        hidden = torch.tanh(self.init(enc.final))  # (B, Hd)
+        return AttentionState(hidden, torch.zeros_like(hidden), self.project_keys(enc.annotations))
+
+    def step(self, y_prev: Tensor, state: AttentionState, enc: EncoderOutput) -> Tuple[Tensor, AttentionState, Tensor]:
+        emb = self.dropout(self.embed(y_prev))  # (B, E)
+        if self.style == "bahdanau":
+            context, weights = self.attend(state.hidden, state.keys, enc)  # (B, De), (B, S)
+            hidden = self.rnn(torch.cat([emb, context], dim=-1), state.hidden)  # (B, Hd)
+            feed = state.feed
+            out = torch.tanh(self.combine(torch.cat([hidden, context, emb], dim=-1)))  # (B, Hd)
+        else:
+            hidden = self.rnn(torch.cat([emb, state.feed], dim=-1), state.hidden)  # (B, Hd)
+            context, weights = self.attend(hidden, state.keys, enc)  # (B, De), (B, S)
+            out = feed = torch.tanh(self.combine(torch.cat([context, hidden], dim=-1)))  # (B, Hd)
+        return self.out(out), AttentionState(hidden, feed, state.keys), weights  # (B, V), _, (B, S)
+
+    def forward(self, tgt_in: Tensor, enc: EncoderOutput) -> Tuple[Tensor, Tensor]:
+        """Teacher forcing: ``tgt_in (B, T)`` -> ``(logits (B, T, V), weights (B, T, S))``.
+
+        The same as looping over ``step``, but the embeddings and the output
+        layers that do not feed back into the recurrence run once over all
+        ``T`` steps (faster to train).
+        """
+        state = self.init_state(enc)
+        hidden, feed, keys = state
+        embs = self.dropout(self.embed(tgt_in))  # (B, T, E)
+        outs, weights = [], []
+        for t in range(tgt_in.shape[1]):
+            emb = embs[:, t]  # (B, E)
+            if self.style == "bahdanau":
+                context, w = self.attend(hidden, keys, enc)  # (B, De), (B, S)
+                hidden = self.rnn(torch.cat([emb, context], dim=-1), hidden)  # (B, Hd)
+                outs.append(torch.cat([hidden, context, emb], dim=-1))  # (B, Hd + De + E)
+            else:
+                hidden = self.rnn(torch.cat([emb, feed], dim=-1), hidden)  # (B, Hd)
+                context, w = self.attend(hidden, keys, enc)  # (B, De), (B, S)
+                feed = torch.tanh(self.combine(torch.cat([context, hidden], dim=-1)))  # (B, Hd)
+                outs.append(feed)
+            weights.append(w)
+        out = torch.stack(outs, dim=1)  # (B, T, Hd + De + E) or (B, T, Hd)
+        if self.style == "bahdanau":
+            out = torch.tanh(self.combine(out))  # (B, T, Hd)
+        return self.out(out), torch.stack(weights, dim=1)  # (B, T, V), (B, T, S)
 
 
 # ---------------------------------------------------------------------------
@@ -358,3 +548,69 @@ class Seq2Seq(nn.Module):
             self.train(was_training)
         all_weights = None if weights[0] is None else torch.stack(weights, dim=1)  # (B, L, S)
         return DecodeOutput(torch.stack(tokens, dim=1), lengths, all_weights)  # (B, L)
+
+
+# ---------------------------------------------------------------------------
+# 7. Encoder-decoder with attention (chapter 3)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class AttentionSeq2SeqConfig(Seq2SeqConfig):
+    """Hyperparameters of an encoder-decoder with attention (the fields of ``Seq2SeqConfig``, plus these)."""
+
+    bidirectional: bool = True  # bi-GRU encoder: one annotation [forward; backward] per source word
+    score: str = "additive"  # "additive" (Bahdanau), or Luong's "dot", "general", "concat"
+    style: str = "bahdanau"  # "bahdanau": attend from s_{t-1}; "luong": attend from h_t, input feeding
+    decoder_hidden_size: Optional[int] = None  # Hd; None = the annotation size De (needed by "dot")
+    attention_dim: Optional[int] = None  # size of the tanh layer of "additive"/"concat"; None = Hd
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.score not in ATTENTION_SCORES:
+            raise ValueError(f"score must be one of {ATTENTION_SCORES}, got {self.score!r}")
+        if self.style not in DECODER_STYLES:
+            raise ValueError(f"style must be one of {DECODER_STYLES}, got {self.style!r}")
+        for name in ("decoder_hidden_size", "attention_dim"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+
+
+class AttentionSeq2Seq(Seq2Seq):
+    """``Seq2Seq`` built with an ``AttentionDecoder``: ``AttentionSeq2Seq.from_config(cfg)``.
+
+    Everything else (teacher-forced ``forward``, ``greedy_decode``) is
+    ``Seq2Seq``'s; both return the attention weights, ``(B, T, S)`` and
+    ``(B, L, S)``.
+    """
+
+    @classmethod
+    def from_config(cls, config: Seq2SeqConfig) -> "AttentionSeq2Seq":
+        if not isinstance(config, AttentionSeq2SeqConfig):
+            raise ValueError(
+                f"AttentionSeq2Seq needs an AttentionSeq2SeqConfig, got {type(config).__name__}; "
+                "use Seq2Seq.from_config for the model without attention"
+            )
+        encoder = Encoder(
+            vocab_size=config.src_vocab_size,
+            emb_dim=config.emb_dim,
+            hidden_size=config.hidden_size,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout,
+            pad_id=config.pad_id,
+        )
+        decoder = AttentionDecoder(
+            vocab_size=config.tgt_vocab_size,
+            emb_dim=config.emb_dim,
+            enc_dim=encoder.out_dim,
+            hidden_size=config.decoder_hidden_size,
+            score=config.score,
+            style=config.style,
+            attention_dim=config.attention_dim,
+            dropout=config.dropout,
+            pad_id=config.pad_id,
+        )
+        model = cls(encoder=encoder, decoder=decoder, pad_id=config.pad_id, bos_id=config.bos_id, eos_id=config.eos_id)
+        model.config = config
+        return model

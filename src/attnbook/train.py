@@ -7,7 +7,8 @@ number of optimizer steps (deterministic: the same seed gives the same model);
 ``max_seconds`` can cap the wall-clock time as well.
 
 ``evaluate`` translates held-out examples greedily and reports exact match and
-token accuracy, overall and by source-length bucket, as plain dicts and lists.
+token accuracy, overall and by source-length bucket, as plain dicts and lists;
+``corpus_bleu`` and ``bleu_by_bucket`` add BLEU (computed by sacrebleu).
 """
 from __future__ import annotations
 
@@ -35,12 +36,17 @@ __all__ = [
     "evaluate",
     "bucket_label",
     "format_table",
+    "corpus_bleu",
+    "bleu_by_bucket",
 ]
 
 
 # ---------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------
+
+
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -52,6 +58,7 @@ class TrainConfig:
     batch_size: int = 64  # sentences per step, drawn at random from data.train
     length_grouping: int = 8  # draw this many batches at once, group them by source length (1 = off): faster
     lr: float = 3e-3  # Adam learning rate
+    lr_schedule: str = "constant"  # "constant", or "cosine": decay from lr to 0 over the steps (a steadier end)
     grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
     seed: Optional[int] = None  # seed of the batch order; None = ATTNBOOK_SEED (default 0)
     progress: bool = True  # show a tqdm progress bar
@@ -68,6 +75,14 @@ class TrainConfig:
             raise ValueError(f"batch_size must be positive, got {self.batch_size}")
         if self.length_grouping < 1:
             raise ValueError(f"length_grouping must be >= 1, got {self.length_grouping}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of optimizer step ``step`` (1-based)."""
+        if self.lr_schedule == "cosine":
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / self.steps))
+        return self.lr
 
 
 @dataclass
@@ -171,6 +186,9 @@ def train_seq2seq(
     try:
         for step in range(1, config.steps + 1):
             src, src_lengths, tgt_in, tgt_out = (t.to(device) for t in encoded.batch(next(batches)))
+            if config.lr_schedule != "constant":
+                for group in optimizer.param_groups:
+                    group["lr"] = config.lr_at(step)
             loss = seq2seq_loss(model, src, src_lengths, tgt_in, tgt_out)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -319,3 +337,62 @@ def format_table(result: Dict[str, object], *, digits: int = 2) -> str:
             f"{r['bucket']:>13}  {r['n']:>5}  {r['exact_match']:>11.{digits}f}  {r['token_accuracy']:>10.{digits}f}"
         )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# BLEU (sacrebleu)
+# ---------------------------------------------------------------------------
+
+
+def _sacrebleu():
+    try:
+        import sacrebleu
+    except ImportError:  # pragma: no cover - sacrebleu is a dependency; this is for trimmed installs
+        raise ImportError(
+            "BLEU needs the sacrebleu package: pip install sacrebleu "
+            "(or pip install 'attnbook[translate]')"
+        ) from None
+    return sacrebleu
+
+
+def corpus_bleu(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> float:
+    """Corpus-level BLEU (0-100) of token lists, computed by sacrebleu.
+
+    The tokens are joined with spaces and scored with ``tokenize="none"`` (they
+    are already split), one reference per sentence. BLEU is the geometric mean
+    of the 1- to 4-gram precisions times a brevity penalty (Papineni et al.
+    2002), pooled over the corpus -- the measure of Bahdanau et al.'s Table 1.
+    """
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+    if len(references) == 0:
+        raise ValueError("corpus_bleu needs at least one sentence")
+    sacrebleu = _sacrebleu()
+    hyps = [" ".join(p) for p in predictions]
+    refs = [" ".join(r) for r in references]
+    return float(sacrebleu.corpus_bleu(hyps, [refs], tokenize="none").score)
+
+
+def bleu_by_bucket(
+    predictions: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    source_lengths: Sequence[int],
+    *,
+    buckets: Sequence[Tuple[int, int]] = LENGTH_BUCKETS,
+) -> Dict[str, object]:
+    """Corpus BLEU overall and by source-length bucket (like ``score_translations``).
+
+    Returns ``{"overall": bleu, "by_bucket": [{"bucket": "4-10", "lo": 4,
+    "hi": 10, "n": ..., "bleu": ...}, ...]}``.
+    """
+    if not (len(predictions) == len(references) == len(source_lengths)):
+        raise ValueError(
+            f"predictions, references and source_lengths must have the same length, got "
+            f"{len(predictions)}, {len(references)}, {len(source_lengths)}"
+        )
+    rows = []
+    for lo, hi in buckets:
+        idx = [i for i, n in enumerate(source_lengths) if lo <= n <= hi]
+        bleu = corpus_bleu([predictions[i] for i in idx], [references[i] for i in idx]) if idx else float("nan")
+        rows.append({"bucket": bucket_label(lo, hi), "lo": lo, "hi": hi, "n": len(idx), "bleu": bleu})
+    return {"overall": corpus_bleu(predictions, references), "by_bucket": rows}

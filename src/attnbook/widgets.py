@@ -19,6 +19,9 @@ view                       shows
                               weights (hierarchical attention)
 :class:`PrecomputedView`      a slider / dropdown / buttons over a few values,
                               each with a figure and/or data computed in Python
+:class:`TranslationView`      source, reference and model output(s) token by
+                              token, wrong tokens highlighted; pick a group (a
+                              length bucket) and an example, hover a position
 =========================  =====================================================
 
 Every constructor checks its input and raises :class:`ValueError` naming what
@@ -43,6 +46,7 @@ __all__ = [
     "ImageAttentionView",
     "TextAttentionView",
     "PrecomputedView",
+    "TranslationView",
     "figure_to_data_url",
     "image_to_data_url",
 ]
@@ -869,3 +873,161 @@ class PrecomputedView(_View):
                 raise ValueError(f"data {i}[{k!r}] must be a number or a string, got {type(v).__name__}")
             out.append([str(k), "" if v is None else str(v)])
         return out  # [name, value] pairs: a JSON object would lose the order
+
+
+# --------------------------------------------------------------------------- translation
+
+
+def _output_tokens(x: Any, what: str) -> list[str]:
+    """Like _tokens, but an empty output (the model stopped at once) is allowed."""
+    if isinstance(x, str):
+        raise ValueError(f"{what} must be a list of tokens, not a single string {x!r} (use .split())")
+    try:
+        return [str(t) for t in x]
+    except TypeError:
+        raise ValueError(f"{what} must be a list of tokens, got {type(x).__name__}") from None
+
+
+def _token_status(tokens: Sequence[str], reference: Sequence[str]) -> list[str]:
+    """Per output token: "right" (equals the reference token at its position),
+    "wrong", or "extra" (past the end of the reference) — the rule of
+    ``attnbook.train.score_translations``' token accuracy."""
+    return ["extra" if j >= len(reference) else "right" if t == reference[j] else "wrong"
+            for j, t in enumerate(tokens)]
+
+
+class TranslationView(_View):
+    """Translations checked against their reference, token by token.
+
+    One line shows the source, one the reference and one each model output.
+    An output token that differs from the reference token at the same position
+    is highlighted as wrong; positions the output never reached are empty
+    slots, tokens past the end of the reference are extra. Hover (or Tab to) a
+    token to mark that position on every line — and, with an ``alignment``, the
+    source word it translates — and read them side by side; click to pin.
+    Examples can be grouped (e.g. by source-length bucket): pick a group, then
+    an example.
+
+    Parameters
+    ----------
+    source, reference : list of str
+        The sentence to translate and its correct translation.
+    outputs : list of str, or dict name -> list of str
+        One model's output, or several (``{"no attention": ..., "attention": ...}``),
+        without ``<eos>``. May be empty.
+    alignment : list of int, optional
+        ``alignment[j]`` is the source position that reference token ``j``
+        translates (``attnbook.data.Example.alignment``).
+
+    Use :meth:`from_examples` for several examples and the pickers.
+    """
+
+    _esm = _compact(JS_DIR / "translation.js")
+    _css = _styles("translation")
+    example = traitlets.Int(0).tag(sync=True)
+
+    def __init__(
+        self,
+        source: Sequence[str],
+        reference: Sequence[str],
+        outputs: Any,
+        *,
+        alignment: Sequence[int] | None = None,
+        name: str = "example",
+        output_label: str = "model",
+        title: str = "",
+    ) -> None:
+        example = {"source": source, "reference": reference, "outputs": outputs,
+                   "alignment": alignment, "name": name}
+        data = self._build([example], output_label=output_label)
+        super().__init__(data=data, title=title)
+
+    @classmethod
+    def from_examples(
+        cls,
+        examples: Sequence[Mapping[str, Any]],
+        *,
+        example_label: str = "example",
+        group_label: str = "group",
+        output_label: str = "model",
+        title: str = "",
+        index: int = 0,
+    ) -> "TranslationView":
+        """Several examples and pickers. Each example is a dict with ``source``,
+        ``reference`` and ``outputs`` and optionally ``alignment``, ``name`` and
+        ``group`` (examples with the same group are picked together; groups keep
+        the order in which they first appear). ``index`` is the example shown first."""
+        fields = {"source", "reference", "outputs", "alignment", "name", "group"}
+        exs = []
+        for i, e in enumerate(examples):
+            if not isinstance(e, Mapping):
+                raise ValueError(f"example {i} must be a dict with 'source', 'reference' and 'outputs'")
+            unknown = set(e) - fields
+            if unknown:
+                raise ValueError(f"example {i} has unknown field(s) {sorted(unknown)}")
+            missing = [k for k in ("source", "reference", "outputs") if k not in e]
+            if missing:
+                raise ValueError(f"example {i} needs {missing}")
+            exs.append(dict(e))
+        if not exs:
+            raise ValueError("examples is empty")
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(exs):
+            raise ValueError(f"index must be an integer from 0 to {len(exs) - 1}, got {index!r}")
+        for i, e in enumerate(exs):
+            if e.get("name") is None:
+                e["name"] = f"{example_label} {i + 1}"
+        self = cls.__new__(cls)
+        data = cls._build(exs, example_label=example_label, group_label=group_label, output_label=output_label)
+        _View.__init__(self, data=data, title=title, example=int(index))
+        return self
+
+    @staticmethod
+    def _build(
+        examples: list[dict],
+        *,
+        example_label: str = "example",
+        group_label: str = "group",
+        output_label: str = "model",
+    ) -> dict:
+        out, groups = [], []
+        for k, e in enumerate(examples):
+            tag = f"example {k} ({e['name']})" if len(examples) > 1 else "the example"
+            src = _tokens(e["source"], f"source of {tag}")
+            ref = _tokens(e["reference"], f"reference of {tag}")
+            outs = e["outputs"]
+            if isinstance(outs, Mapping):
+                if not outs:
+                    raise ValueError(f"outputs of {tag} is an empty dict")
+                items = [(str(n), o) for n, o in outs.items()]
+            else:
+                items = [(str(output_label), outs)]
+            outputs = []
+            for oname, o in items:
+                toks = _output_tokens(o, f"output {oname!r} of {tag}")
+                status = _token_status(toks, ref)
+                outputs.append({"name": oname, "tokens": toks, "status": status,
+                                "right": status.count("right"), "missing": max(0, len(ref) - len(toks))})
+            align = e.get("alignment")
+            if align is not None:
+                if isinstance(align, str) or not hasattr(align, "__len__"):
+                    raise ValueError(f"alignment of {tag} must be a list of source positions")
+                align = list(align)
+                if len(align) != len(ref):
+                    raise ValueError(
+                        f"alignment of {tag} has {len(align)} entries but the reference has {len(ref)} tokens"
+                    )
+                for j, a in enumerate(align):
+                    if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not 0 <= a < len(src):
+                        raise ValueError(
+                            f"alignment of {tag}: entry {j} is {a!r}, not a source position 0..{len(src) - 1}"
+                        )
+                align = [int(a) for a in align]
+            group = "" if e.get("group") is None else str(e["group"])
+            if group not in groups:
+                groups.append(group)
+            out.append({"name": str(e["name"]), "group": group, "source": src, "reference": ref,
+                        "alignment": align, "outputs": outputs})
+        if "" in groups and len(groups) > 1:
+            raise ValueError("give every example a group, or none: some examples have a group and others not")
+        return {"examples": out, "groups": groups, "example_label": str(example_label),
+                "group_label": str(group_label)}

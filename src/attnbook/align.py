@@ -1,0 +1,196 @@
+"""Does attention look where it should? Learnt alignments against the truth.
+
+A translation model with attention gives, for every output word, a weight
+per source word (``AttentionDecoder``). The synthetic tasks of the book know
+the true alignment (``Example.alignment``, and ``DateExample.spans`` where a
+target word is read from several source words), so the learnt one can be
+scored:
+
+* ``attention_on_references`` -- the model's weights while it reads each
+  *reference* translation (teacher forcing): one ``(T, S)`` array per example,
+  row ``j`` the attention when the model writes target word ``j``;
+* ``alignment_hits`` -- per target word, whether the arg-max of its row lands
+  on a true source position (or within ``tolerance`` positions of one);
+* ``alignment_accuracy`` -- the fraction of hits, and what a uniformly random
+  pick would score (the chance level);
+* ``decode_with_attention`` -- the model's own translations (greedy) with the
+  attention behind every output word, for drawing.
+
+Target words with no source word (``alignment == -1``, an empty span) are
+not counted.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data.vocab import Example, Vocab, pad_sequences
+
+__all__ = [
+    "true_positions",
+    "attention_on_references",
+    "alignment_hits",
+    "alignment_accuracy",
+    "decode_with_attention",
+]
+
+
+def true_positions(example: Example) -> List[Tuple[int, ...]]:
+    """The source positions each target token comes from: ``example.spans`` if it
+    has them, else ``(alignment[j],)``; ``()`` where there is none (``-1``)."""
+    spans = getattr(example, "spans", None)
+    if spans is not None:
+        return [tuple(int(p) for p in s) for s in spans]
+    return [(int(a),) if a >= 0 else () for a in example.alignment]
+
+
+@torch.no_grad()
+def attention_on_references(
+    model: nn.Module,
+    examples: Sequence[Example],
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    *,
+    batch_size: int = 512,
+) -> List[np.ndarray]:
+    """The attention of ``model`` while it reads each example's reference translation.
+
+    Teacher forcing: the decoder is fed ``<bos> y_1 ... y_{n-1}`` and the
+    weights it uses to predict ``y_1 ... y_n`` are returned, one ``(n, S)``
+    float array per example (``n`` target tokens, ``S`` source tokens; each row
+    sums to 1). Runs in eval mode (restored afterwards).
+
+    Raises ``ValueError`` if the model returns no attention weights.
+    """
+    if len(examples) == 0:
+        raise ValueError("examples is empty")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out: List[Optional[np.ndarray]] = [None] * len(examples)
+    try:
+        for start in range(0, len(examples), batch_size):
+            chunk = list(range(start, min(start + batch_size, len(examples))))
+            src, src_lengths = pad_sequences([src_vocab.encode(examples[i].source) for i in chunk],
+                                             pad_id=src_vocab.pad_id)  # (B, S), (B,)
+            tgt_in, _ = pad_sequences([tgt_vocab.encode(examples[i].target, add_bos=True) for i in chunk],
+                                      pad_id=tgt_vocab.pad_id)  # (B, T)
+            _, weights = model(src.to(device), src_lengths.to(device), tgt_in.to(device))  # (B, T, S)
+            if weights is None:
+                raise ValueError("the model returned no attention weights: it has no attention to score")
+            weights = weights.float().cpu().numpy()
+            for row, i in enumerate(chunk):
+                n, s = len(examples[i].target), len(examples[i].source)
+                out[i] = weights[row, :n, :s]  # (n, S)
+    finally:
+        model.train(was_training)
+    return out  # type: ignore[return-value]
+
+
+def _check_pair(w: np.ndarray, ex: Example, k: int) -> np.ndarray:
+    w = np.asarray(w)
+    if w.ndim != 2 or w.shape[0] < len(ex.target) or w.shape[1] != len(ex.source):
+        raise ValueError(
+            f"weights of example {k} have shape {w.shape}, but the example has {len(ex.target)} "
+            f"target and {len(ex.source)} source tokens: need ({len(ex.target)}, {len(ex.source)})"
+        )
+    return w
+
+
+def alignment_hits(
+    weights: Sequence[np.ndarray], examples: Sequence[Example], *, tolerance: int = 0
+) -> List[List[Optional[bool]]]:
+    """Per example and target token: does the arg-max of the attention hit the truth?
+
+    ``weights[k]`` is a ``(T_k, S_k)`` array (``attention_on_references``);
+    a token is a hit when its arg-max source position is within ``tolerance``
+    positions of one of its true positions. ``None`` marks tokens with no
+    true position (not counted).
+    """
+    if len(weights) != len(examples):
+        raise ValueError(f"{len(weights)} weight arrays for {len(examples)} examples")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
+        raise ValueError(f"tolerance must be a non-negative integer, got {tolerance!r}")
+    out = []
+    for k, (w, ex) in enumerate(zip(weights, examples)):
+        w = _check_pair(w, ex, k)
+        arg = w[: len(ex.target)].argmax(axis=1)  # (T,)
+        row = []
+        for j, span in enumerate(true_positions(ex)):
+            row.append(None if not span else any(abs(int(arg[j]) - p) <= tolerance for p in span))
+        out.append(row)
+    return out
+
+
+def alignment_accuracy(
+    weights: Sequence[np.ndarray],
+    examples: Sequence[Example],
+    *,
+    tolerance: int = 0,
+    kinds: Optional[Sequence[str]] = None,
+) -> Dict[str, float]:
+    """How often the arg-max of the attention lands on a true source position.
+
+    Returns ``{"accuracy", "chance", "n_tokens"}``: ``accuracy`` over all
+    target tokens that have a true position (restricted to those whose
+    ``example.kinds[j]`` is in ``kinds``, if given), and ``chance``, the
+    expected accuracy of picking a source position uniformly at random with
+    the same ``tolerance``.
+    """
+    hits = alignment_hits(weights, examples, tolerance=tolerance)
+    n = correct = 0
+    chance = 0.0
+    for ex, row in zip(examples, hits):
+        ex_kinds = getattr(ex, "kinds", None) if kinds is not None else None
+        if kinds is not None and ex_kinds is None:
+            raise ValueError("kinds=... needs examples with a .kinds attribute (e.g. DateExample)")
+        S = len(ex.source)
+        for j, (span, hit) in enumerate(zip(true_positions(ex), row)):
+            if hit is None or (kinds is not None and ex_kinds[j] not in kinds):
+                continue
+            n += 1
+            correct += bool(hit)
+            near = {q for p in span for q in range(p - tolerance, p + tolerance + 1) if 0 <= q < S}
+            chance += len(near) / S
+    if n == 0:
+        raise ValueError("no target token with a true source position to score")
+    return {"accuracy": correct / n, "chance": chance / n, "n_tokens": n}
+
+
+@torch.no_grad()
+def decode_with_attention(
+    model: nn.Module,
+    sources: Sequence[Sequence[str]],
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    *,
+    max_len: Optional[int] = None,
+) -> List[Tuple[List[str], np.ndarray]]:
+    """Translate ``sources`` (token lists) greedily and keep the attention.
+
+    Returns one ``(tokens, weights)`` pair per source: the output tokens
+    (``<eos>`` excluded) and a ``(len(tokens), S)`` array whose row ``j`` is
+    the attention the model paid to the source while writing ``tokens[j]``.
+    """
+    if len(sources) == 0:
+        raise ValueError("sources is empty")
+    for k, s in enumerate(sources):
+        if isinstance(s, str):
+            raise ValueError(f"source {k} must be a list of tokens, not a string; split it first")
+        if len(s) == 0:
+            raise ValueError(f"source {k} is empty")
+    device = next(model.parameters()).device
+    src, src_lengths = pad_sequences([src_vocab.encode(s) for s in sources], pad_id=src_vocab.pad_id)  # (B, S)
+    out = model.greedy_decode(src.to(device), src_lengths.to(device), max_len=max_len)
+    if out.weights is None:
+        raise ValueError("the model returned no attention weights: it has no attention to show")
+    weights = out.weights.float().cpu().numpy()  # (B, L, S)
+    result = []
+    for i, s in enumerate(sources):
+        n = int(out.lengths[i])
+        tokens = tgt_vocab.decode(out.tokens[i, :n].tolist(), stop_at_eos=True, keep_specials=True)
+        result.append((tokens, weights[i, : len(tokens), : len(s)]))  # (n, S)
+    return result
