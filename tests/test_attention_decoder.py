@@ -248,3 +248,24 @@ def test_cosine_schedule():
     assert TrainConfig(steps=100, lr=1e-2).lr_at(100) == 1e-2
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainConfig(lr_schedule="step")
+
+
+def test_alignment_heatmap_frames_the_truth():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from attnbook.viz import alignment_heatmap
+
+    w = np.array([[0.1, 0.9, 0.0], [0.5, 0.25, 0.25]])
+    fig = alignment_heatmap(w, ["x", "y"], ["a", "b", "c"], truth=[(1,), (0, 2)])
+    frames = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and not p.get_fill()]
+    assert sorted((int(p.get_x()), int(p.get_y())) for p in frames) == [(0, 1), (1, 0), (2, 1)]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="2 output tokens x 2 source tokens"):
+        alignment_heatmap(w, ["x", "y"], ["a", "b"])
+    with pytest.raises(ValueError, match="truth has 3 rows"):
+        alignment_heatmap(w, ["x", "y"], ["a", "b", "c"], truth=[(0,), (1,), (2,)])
+    plt.close("all")

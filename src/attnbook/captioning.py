@@ -67,6 +67,7 @@ __all__ = [
     "CaptionBatch",
     "caption_batch",
     "CaptionTrainConfig",
+    "caption_loss",
     "train_captioner",
     "attention_correctness",
     "caption_attention",
@@ -593,7 +594,7 @@ class CaptionTrainConfig:
     lr_final: float = 0.1  # the rate falls along a cosine to lr × lr_final at the last step (1 = constant)
     grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
     reinforce_weight: float = 3.0  # hard attention: weight of the REINFORCE term (3 learned faster than 1 here)
-    entropy_weight: float = 0.01  # hard attention: bonus for spread-out s early on (exploration)
+    entropy_weight: float = 0.01  # hard attention: bonus for spread-out weights s (keeps exploring)
     baseline_decay: float = 0.9  # hard attention: the baseline is a moving average of the reward, per word position
     reward: str = "word"  # hard attention: "word" (log p of the word it looked for) or "caption" (of the whole caption)
     seed: Optional[int] = None  # seed of the batch order and of hard attention's samples; None = ATTNBOOK_SEED
@@ -680,16 +681,16 @@ class _EncodedScenes:
                             self.regions[idx, :T])
 
 
-_ENCODED_CACHE: List[Tuple[Tuple[int, int, int], _EncodedScenes]] = []  # the last two encoded training sets
+_ENCODED_CACHE: List[Tuple[Tuple[Scenes, Vocab, int], _EncodedScenes]] = []  # the last two encoded training sets
 
 
 def _encoded(scenes: Scenes, vocab: Vocab, grid: int) -> _EncodedScenes:
-    key = (id(scenes), id(vocab), grid)
-    for k, enc in _ENCODED_CACHE:
-        if k == key and len(enc) == len(scenes):
+    """``scenes`` encoded once, reused by later calls (three models train on one data set)."""
+    for (sc, vo, gr), enc in _ENCODED_CACHE:
+        if sc is scenes and vo is vocab and gr == grid and len(enc) == len(scenes):
             return enc
     enc = _EncodedScenes(scenes, vocab, grid)
-    _ENCODED_CACHE.insert(0, (key, enc))
+    _ENCODED_CACHE.insert(0, ((scenes, vocab, grid), enc))
     del _ENCODED_CACHE[2:]
     return enc
 

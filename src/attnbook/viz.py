@@ -274,29 +274,51 @@ def correctness_map(predictions: Sequence[Sequence[str]], references: Sequence[S
 
 
 def alignment_heatmap(weights, queries: Sequence[str], keys: Sequence[str], *, truth=None, ax=None,
-                      title: str | None = None, annotate: bool = False, cmap: str = "Blues"):
+                      title: str | None = None, vmax: float | None = 1.0, cmap: str = "Blues",
+                      cbar: bool = True):
     """An attention matrix with the true alignment outlined; returns the figure.
 
-    ``weights`` is ``(T, S)`` (output words as rows, source words as columns,
-    as :func:`attention_heatmap`). ``truth[j]`` lists the source positions
-    output word ``j`` really comes from (e.g. ``DateExample.spans``, or
-    ``[[a] for a in Example.alignment]``); those cells get an orange frame, so
-    you can see at a glance whether the attention lands inside it. Rows with
-    no true position (an empty list, or -1) get no frame.
+    ``weights`` is ``(T, S)``: one row per output word, one column per source
+    word (as :func:`attention_heatmap`, without the numbers in the cells).
+    ``truth[j]`` lists the source positions output word ``j`` really comes from
+    (e.g. ``DateExample.spans``, or ``[[a] for a in Example.alignment]``);
+    those cells get an orange frame, so you can see at a glance whether the
+    attention lands inside it. Rows with an empty list get no frame.
+
+    The colour scale runs from 0 to ``vmax`` (default 1, the same for every
+    figure, so a spread-out row looks pale and a one-hot row dark; ``None`` =
+    the largest weight). ``cbar=False`` leaves out the colour bar (e.g. for all
+    but one panel of a grid that shares the scale).
     """
+    import seaborn as sns
     from matplotlib.patches import Rectangle
 
     w = np.asarray(weights, dtype=float)
+    if w.ndim != 2 or w.shape != (len(queries), len(keys)):
+        raise ValueError(
+            f"weights of shape {w.shape} do not match {len(queries)} output tokens x {len(keys)} source tokens"
+        )
     if truth is not None and len(truth) > w.shape[0]:
         raise ValueError(f"truth has {len(truth)} rows but the weights only {w.shape[0]}")
-    fig = attention_heatmap(w, queries, keys, ax=ax, title=title, annotate=annotate, cmap=cmap)
-    ax = ax or fig.axes[0]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.6 + 0.42 * len(keys), 1.0 + 0.36 * len(queries)))
+    else:
+        fig = ax.figure
+    top = float(w.max()) if vmax is None else float(vmax)
+    sns.heatmap(w, ax=ax, cmap=cmap, vmin=0.0, vmax=max(top, 1e-9), xticklabels=list(keys),
+                yticklabels=list(queries), cbar=cbar, cbar_kws={"label": "attention weight"} if cbar else None,
+                linewidths=0.5, linecolor="white")
     for j, span in enumerate(truth or ()):
         for p in span:
             if 0 <= p < w.shape[1]:
                 ax.add_patch(Rectangle((p, j), 1, 1, fill=False, ec="#e8590c", lw=2.0, zorder=3))
+    ax.tick_params(axis="both", length=0)
+    ax.tick_params(axis="y", rotation=0)
     ax.set_xlabel("source (attended to)")
     ax.set_ylabel("output (attending)")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
     return fig
 
 

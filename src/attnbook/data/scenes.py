@@ -215,12 +215,12 @@ class Scenes:
         return out
 
     def describe(self, i: int) -> str:
-        """One line about scene ``i``: its caption and where each object is."""
+        """One line about scene ``i``: each object and its cell (rows and columns counted from 1)."""
         parts = []
         for k in range(int(self.n_objects[i])):
             r, c = self.cells[i, k]
             parts.append(f"{self.config.colours[self.colours[i, k]]} {self.config.shapes[self.shapes[i, k]]} "
-                         f"at row {r}, column {c}")
+                         f"at row {r + 1}, column {c + 1}")
         return "; ".join(parts)
 
 
