@@ -167,8 +167,8 @@ torch.manual_seed(seed)
 no_attention_model = Seq2Seq.from_config(
     Seq2SeqConfig.for_vocabs(data.src_vocab, data.tgt_vocab, emb_dim=32, hidden_size=128))
 runs = {
-    "no attention": train_seq2seq(no_attention_model, data, replace(budget, desc="no attention (chapter 1)")),
-    "attention": train_seq2seq(attention_model, data, replace(budget, desc="attention (bi-GRU + additive)")),
+    "no attention": train_seq2seq(no_attention_model, data, replace(budget, desc="no attention")),
+    "attention": train_seq2seq(attention_model, data, replace(budget, desc="attention")),
 }
 models = {"no attention": no_attention_model, "attention": attention_model}
 for name, run in runs.items():
@@ -435,7 +435,7 @@ shapes = {
     "many-to-one (two digits -> one token)": next(e for e in dates.test if e.format == "dd.mm.yyyy"),
     "inferred century": next(e for e in dates.test if e.format == "m/d/yy"),
 }
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+fig, axes = plt.subplots(3, 1, figsize=(6.5, 10.5))
 for ax, (title, e) in zip(axes, shapes.items()):
     show(e, ax, title)
 fig.tight_layout()
@@ -510,12 +510,11 @@ that it at least halves).
 code(r"""
 steps = sorted(snapshots)
 first = watched[0]
-show_steps = [0, 50, 100, 200, steps[-1]]
-fig, axes = plt.subplots(1, len(show_steps), figsize=(17, 3.6))
-for ax, step in zip(axes, show_steps):
-    alignment_heatmap(snapshots[step][0], first.target, first.source, ax=ax, title=f"step {step}")
-    if step:
-        ax.set_ylabel("")
+show_steps = [0, 50, 150, steps[-1]]
+fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+for k, (ax, step) in enumerate(zip(axes.flat, show_steps)):
+    alignment_heatmap(snapshots[step][0], first.target, first.source, ax=ax, title=f"step {step}",
+                      truth=list(first.spans), cbar=k % 2 == 1)
 fig.suptitle(" ".join(first.source) + "  →  " + first.date)
 fig.tight_layout()
 
@@ -615,11 +614,11 @@ def score_figure(score):
                for k, v in c.items()}
     return fig, readout
 
-fig, axes = plt.subplots(1, 4, figsize=(18, 3.8))
-for ax, score in zip(axes, date_models):
+fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+for k, (ax, score) in enumerate(zip(axes.flat, date_models)):
     (tokens, w), = decode_with_attention(date_models[score], [probe.source], dates.src_vocab, dates.tgt_vocab)
-    alignment_heatmap(w, tokens, probe.source, truth=list(probe.spans[: len(tokens)]), ax=ax,
-                      title=f"{score}: exact {comparison[score]['exact match']:.3f}")
+    alignment_heatmap(w, tokens, probe.source, truth=list(probe.spans[: len(tokens)]), ax=ax, cbar=k % 2 == 1,
+                      title=f"{score}: exact match {comparison[score]['exact match']:.3f}")
 fig.tight_layout()
 """)
 code(r"""
