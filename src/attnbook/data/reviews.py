@@ -1,0 +1,326 @@
+"""Synthetic phone reviews whose label is decided by a known sentence and known words.
+
+Chapter 4 classifies documents with hierarchical attention. A review here is a
+handful of sentences about buying a phone; the label is the reviewer's verdict
+on **the phone**. Most sentences are neutral filler ("i bought it on monday ."),
+and single sentiment words are not enough to find the verdict:
+
+* **distractors** carry sentiment about other things ("the courier was rude .",
+  "my old phone was great .");
+* **negation** flips a word ("the phone is not good .", "i do not love this phone .");
+* **contrast** puts a distractor and the verdict in one sentence, in either order
+  ("the box was damaged , but the phone is excellent .");
+* **an earlier opinion** of the phone, in the past ("at first i thought the
+  phone was great .", "i used to hate this phone ."), comes before the verdict
+  and does not count: it agrees with the verdict or not at random.
+
+The generator records which sentence(s) decide the label (``Review.decisive``)
+and, within them, the words that carry the verdict (``Review.key_words``: the
+sentiment word and a ``not``), so the attention a model learns can be scored
+against the truth. Everything is generated from a seed; no test review appears
+in training.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+from .. import resolve_seed
+from .vocab import Vocab
+
+__all__ = [
+    "LABELS",
+    "POSITIVE",
+    "NEGATIVE",
+    "Review",
+    "ReviewsConfig",
+    "ReviewData",
+    "ReviewBatch",
+    "make_review",
+    "make_reviews_data",
+]
+
+LABELS: Tuple[str, str] = ("negative", "positive")  # label 0, label 1
+
+POSITIVE: Tuple[str, ...] = ("good", "great", "excellent", "perfect", "nice", "superb")
+NEGATIVE: Tuple[str, ...] = ("bad", "awful", "terrible", "poor", "useless", "horrible")
+_POS_VERBS = ("love", "like")   # "i love this phone"
+_NEG_VERBS = ("hate", "dislike")
+_ADVERBS = ("really", "very", "quite", "so")
+# What a distractor talks about: never the phone being reviewed.
+_OTHERS = ("the delivery", "the courier", "the shop", "the box", "the seller", "the price of the case",
+           "my old phone", "the weather", "the queue", "the manual", "my last laptop", "the charger i bought too")
+# Neutral sentences: (subject phrase, verb phrase, time/place phrase) are combined at random.
+_FILLER_SUBJECTS = ("i", "my sister", "my friend", "my brother", "we")
+_FILLER_VERBS = ("bought it", "ordered it", "picked it up", "got it", "looked at it", "paid for it",
+                 "read about it", "opened it")
+_FILLER_WHEN = ("on monday", "last week", "in march", "at the station", "after work", "in the city",
+                "two days ago", "online", "at the mall", "on a sunday")
+_FILLER_FACTS = ("it has two cameras .", "it came in a blue box .", "the screen is six inches .",
+                 "i use it every day .", "it runs the usual apps .", "i mostly use it for music .",
+                 "it weighs about the same as my wallet .", "the model came out this year .",
+                 "i had it for a month .", "it is the black version .")
+
+
+@dataclass(frozen=True)
+class Review:
+    """One document: sentences of tokens, its label and where the label comes from."""
+
+    sentences: Tuple[Tuple[str, ...], ...]
+    label: int  # 0 = negative, 1 = positive (``LABELS[label]``)
+    decisive: Tuple[int, ...]  # the sentences that state the verdict on the phone
+    key_words: Tuple[Tuple[int, ...], ...]  # per sentence: positions of the verdict's words (empty elsewhere)
+    kinds: Tuple[str, ...]  # per sentence: "verdict", "contrast", "stale", "distractor" or "filler"
+
+    @property
+    def n_words(self) -> int:
+        return sum(len(s) for s in self.sentences)
+
+    def text(self) -> str:
+        return " ".join(" ".join(s) for s in self.sentences)
+
+
+@dataclass
+class ReviewsConfig:
+    """What the generated reviews look like."""
+
+    n_train: int = 10000
+    n_test: int = 1000
+    min_sentences: int = 5
+    max_sentences: int = 10
+    max_verdicts: int = 1  # 1..max_verdicts sentences state the verdict (they agree)
+    min_distractors: int = 1
+    max_distractors: int = 3  # sentiment sentences about other things
+    p_negation: float = 0.4  # a verdict or distractor is negated ("not good")
+    p_contrast: float = 0.4  # a verdict shares its sentence with a distractor ("..., but ...")
+    p_stale: float = 0.5  # an earlier opinion of the phone (that does not count) precedes the verdict(s)
+    seed: Optional[int] = None  # None = ATTNBOOK_SEED (default 0)
+
+    def __post_init__(self) -> None:
+        if self.n_train < 1 or self.n_test < 1:
+            raise ValueError(f"n_train and n_test must be positive, got {self.n_train} and {self.n_test}")
+        if not 1 <= self.max_verdicts:
+            raise ValueError(f"max_verdicts must be >= 1, got {self.max_verdicts}")
+        if not 0 <= self.min_distractors <= self.max_distractors:
+            raise ValueError(
+                f"need 0 <= min_distractors <= max_distractors, got {self.min_distractors} and {self.max_distractors}")
+        if self.min_sentences < self.max_verdicts + self.max_distractors + 1:
+            raise ValueError(
+                f"min_sentences ({self.min_sentences}) must leave room for max_verdicts + max_distractors "
+                f"+ 1 ({self.max_verdicts + self.max_distractors + 1}) sentences")
+        if self.max_sentences < self.min_sentences:
+            raise ValueError(
+                f"max_sentences ({self.max_sentences}) must be >= min_sentences ({self.min_sentences})")
+        for name in ("p_negation", "p_contrast", "p_stale"):
+            p = getattr(self, name)
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
+
+
+def _verdict_clause(rng: random.Random, positive: bool, negate: bool) -> Tuple[List[str], List[int]]:
+    """A clause about the phone whose meaning is ``positive``; returns tokens and the key positions."""
+    # with negation the word itself has the opposite polarity: "not bad" is positive
+    word_positive = positive != negate
+    form = rng.randrange(3)
+    if form == 0:  # the phone is (really) (not) great
+        subject = rng.choice((["the", "phone"], ["this", "phone"], ["it"]))
+        toks = subject + ["is"]
+        key = []
+        if negate:
+            key.append(len(toks))
+            toks.append("not")
+        if rng.random() < 0.3:
+            toks.append(rng.choice(_ADVERBS))
+        key.append(len(toks))
+        toks.append(rng.choice(POSITIVE if word_positive else NEGATIVE))
+        return toks, key
+    if form == 1:  # i (do not) love this phone
+        toks = ["i"]
+        key = []
+        if negate:
+            toks.append("do")
+            key.append(len(toks))
+            toks.append("not")
+        key.append(len(toks))
+        toks.append(rng.choice(_POS_VERBS if word_positive else _NEG_VERBS))
+        toks += ["this", "phone"]
+        return toks, key
+    # i would (not) recommend this phone: "recommend" is the positive word
+    toks = ["i", "would"]
+    key = []
+    if not positive:  # only a negation makes "recommend" negative
+        key.append(len(toks))
+        toks.append("not")
+    key.append(len(toks))
+    toks += ["recommend", "this", "phone"]
+    return toks, key
+
+
+def _distractor_clause(rng: random.Random, negate: bool) -> List[str]:
+    toks = rng.choice(_OTHERS).split() + [rng.choice(("was", "is"))]
+    if negate:
+        toks.append("not")
+    if rng.random() < 0.3:
+        toks.append(rng.choice(_ADVERBS))
+    toks.append(rng.choice(POSITIVE + NEGATIVE))
+    return toks
+
+
+def _stale_clause(rng: random.Random, positive: bool) -> List[str]:
+    """An earlier opinion of the phone that the verdict overrides (``positive``: what it said then)."""
+    if rng.random() < 0.5:
+        return (rng.choice((["at", "first"], ["in", "the", "shop"], ["before", "the", "update"]))
+                + ["i", "thought", "the", "phone", "was", rng.choice(POSITIVE if positive else NEGATIVE)])
+    return ["i", "used", "to", rng.choice(_POS_VERBS if positive else _NEG_VERBS), "this", "phone"]
+
+
+def _filler(rng: random.Random) -> List[str]:
+    if rng.random() < 0.5:
+        return rng.choice(_FILLER_FACTS).split()
+    return [*rng.choice(_FILLER_SUBJECTS).split(), *rng.choice(_FILLER_VERBS).split(),
+            *rng.choice(_FILLER_WHEN).split(), "."]
+
+
+def make_review(rng: random.Random, config: Optional[ReviewsConfig] = None, *,
+                label: Optional[int] = None) -> Review:
+    """One review drawn with ``rng`` (a ``random.Random``); ``label`` forces the verdict."""
+    config = config or ReviewsConfig(n_train=1, n_test=1)
+    if label is None:
+        label = rng.randrange(2)
+    if label not in (0, 1):
+        raise ValueError(f"label must be 0 (negative) or 1 (positive), got {label!r}")
+    n = rng.randint(config.min_sentences, config.max_sentences)
+    n_verdicts = rng.randint(1, config.max_verdicts)
+    n_distractors = rng.randint(config.min_distractors, config.max_distractors)
+    slots = list(range(n))
+    rng.shuffle(slots)
+    stale_at = set()
+    if rng.random() < config.p_stale:  # the earliest of the opinion slots holds the stale one
+        opinion = sorted(slots[:n_verdicts + 1])
+        stale_at = {opinion[0]}
+        verdict_at = set(opinion[1:])
+        rest = slots[n_verdicts + 1:]
+    else:
+        verdict_at = set(slots[:n_verdicts])
+        rest = slots[n_verdicts:]
+    distractor_at = set(rest[:n_distractors])
+    sentences, key_words, kinds = [], [], []
+    for i in range(n):
+        if i in verdict_at:
+            clause, key = _verdict_clause(rng, positive=label == 1, negate=rng.random() < config.p_negation)
+            if rng.random() < config.p_contrast:
+                other = _distractor_clause(rng, negate=rng.random() < config.p_negation)
+                if rng.random() < 0.5:  # the verdict comes second: shift its key positions
+                    key = [k + len(other) + 2 for k in key]
+                    toks = other + [",", "but"] + clause
+                else:
+                    toks = clause + [",", "but"] + other
+                kinds.append("contrast")
+            else:
+                toks = clause
+                kinds.append("verdict")
+            sentences.append(tuple(toks + ["."]))
+            key_words.append(tuple(key))
+        elif i in stale_at:
+            # what it said then is a coin flip: only the verdict tells the label
+            sentences.append(tuple(_stale_clause(rng, positive=rng.random() < 0.5) + ["."]))
+            key_words.append(())
+            kinds.append("stale")
+        elif i in distractor_at:
+            sentences.append(tuple(_distractor_clause(rng, negate=rng.random() < config.p_negation) + ["."]))
+            key_words.append(())
+            kinds.append("distractor")
+        else:
+            sentences.append(tuple(_filler(rng)))
+            key_words.append(())
+            kinds.append("filler")
+    decisive = tuple(sorted(verdict_at))
+    return Review(sentences=tuple(sentences), label=label, decisive=decisive,
+                  key_words=tuple(key_words), kinds=tuple(kinds))
+
+
+class ReviewBatch(dict):
+    """Padded tensors of a batch of reviews (a dict, so it prints readably).
+
+    ``words`` (B, N, L) token ids, ``sentence_lengths`` (B, N) (0 for padding
+    sentences), ``n_sentences`` (B,), ``labels`` (B,).
+    """
+
+    @property
+    def words(self) -> Tensor:
+        return self["words"]
+
+    @property
+    def sentence_lengths(self) -> Tensor:
+        return self["sentence_lengths"]
+
+    @property
+    def n_sentences(self) -> Tensor:
+        return self["n_sentences"]
+
+    @property
+    def labels(self) -> Tensor:
+        return self["labels"]
+
+
+@dataclass
+class ReviewData:
+    """Train and test reviews of one seed, with their vocabulary."""
+
+    train: List[Review]
+    test: List[Review]
+    vocab: Vocab
+    config: ReviewsConfig
+    info: Dict = field(default_factory=dict)
+
+    def batch(self, reviews: Sequence[Review]) -> ReviewBatch:
+        """Pad ``reviews`` into tensors; unknown words become ``<unk>``."""
+        if not reviews:
+            raise ValueError("cannot batch an empty list of reviews")
+        for i, r in enumerate(reviews):
+            if not isinstance(r, Review):
+                raise ValueError(f"item {i} is a {type(r).__name__}, not a Review")
+        n_max = max(len(r.sentences) for r in reviews)
+        l_max = max(len(s) for r in reviews for s in r.sentences)
+        words = torch.zeros(len(reviews), n_max, l_max, dtype=torch.long)
+        lengths = torch.zeros(len(reviews), n_max, dtype=torch.long)
+        for b, r in enumerate(reviews):
+            for i, s in enumerate(r.sentences):
+                words[b, i, : len(s)] = torch.tensor(self.vocab.encode(list(s)))
+                lengths[b, i] = len(s)
+        return ReviewBatch(words=words, sentence_lengths=lengths,
+                           n_sentences=(lengths > 0).sum(1),
+                           labels=torch.tensor([r.label for r in reviews]))
+
+
+def make_reviews_data(config: Optional[ReviewsConfig] = None) -> ReviewData:
+    """Generate train and test reviews (disjoint, labels balanced) from ``config.seed``."""
+    config = config or ReviewsConfig()
+    seed = resolve_seed(config.seed)
+    rng = random.Random(f"reviews-{seed}")
+    seen = set()
+    sets: List[List[Review]] = []
+    for n in (config.n_test, config.n_train):
+        out: List[Review] = []
+        attempts = 0
+        while len(out) < n:
+            attempts += 1
+            if attempts > 50 * n + 1000:
+                raise RuntimeError("could not generate enough distinct reviews; lower n_train or n_test")
+            r = make_review(rng, config, label=len(out) % 2)
+            key = r.sentences
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(r)
+        rng.shuffle(out)
+        sets.append(out)
+    test, train = sets
+    vocab = Vocab.from_sentences(s for r in train for s in r.sentences)
+    chance = sum(len(r.decisive) / len(r.sentences) for r in test) / len(test)
+    info = {"seed": seed, "config": asdict(config), "chance_top_sentence": chance}
+    return ReviewData(train=train, test=test, vocab=vocab, config=config, info=info)
