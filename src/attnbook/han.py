@@ -28,7 +28,6 @@ Padding is handled with masks (padding words and padding sentences get weight
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -36,12 +35,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-from tqdm.auto import tqdm
 
-from . import resolve_seed
 from .attention import masked_softmax
 from .data.reviews import Review, ReviewBatch, ReviewData
-from .train import TrainConfig, TrainResult
+from .train import TrainConfig, TrainResult, run_training
 
 __all__ = [
     "POOLINGS",
@@ -245,55 +242,17 @@ def train_classifier(
     ``config.callback_every`` steps, as in ``train_seq2seq``.
     """
     config = config or TrainConfig()
-    generator = torch.Generator().manual_seed(resolve_seed(config.seed))
     device = next(model.parameters()).device
     encoded = _encode(data, data.train)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    model.train()
-    losses: List[float] = []
-    stopped_by = "steps"
-    callback_seconds = 0.0
     n = len(data.train)
-    start = time.perf_counter()
-    bar = tqdm(total=config.steps, desc=config.desc, disable=not config.progress, leave=True)
-    try:
-        for step in range(1, config.steps + 1):
-            idx = torch.randint(n, (config.batch_size,), generator=generator)
-            words, lengths = _trim(encoded.words[idx], encoded.sentence_lengths[idx])
-            labels = encoded.labels[idx]
-            if config.lr_schedule != "constant":
-                for group in optimizer.param_groups:
-                    group["lr"] = config.lr_at(step)
-            out = model(words.to(device), lengths.to(device))
-            loss = F.cross_entropy(out.logits, labels.to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            losses.append(loss.item())
-            bar.update(1)
-            if step % config.log_every == 0:
-                bar.set_postfix(loss=f"{sum(losses[-config.log_every:]) / config.log_every:.3f}")
-            last = step == config.steps
-            elapsed = time.perf_counter() - start - callback_seconds
-            out_of_time = config.max_seconds is not None and elapsed >= config.max_seconds
-            due = config.callback_every and (step % config.callback_every == 0 or last or out_of_time)
-            if callback is not None and due:
-                t0 = time.perf_counter()
-                callback(step, model)
-                model.train()
-                callback_seconds += time.perf_counter() - t0
-            if out_of_time and not last:
-                stopped_by = "time"
-                break
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - start - callback_seconds
-    model.eval()
-    return TrainResult(steps=len(losses), seconds=seconds,
-                       steps_per_second=len(losses) / seconds if seconds > 0 else math.inf,
-                       stopped_by=stopped_by, losses=losses)
+
+    def batch_loss(generator: torch.Generator) -> Tensor:
+        idx = torch.randint(n, (config.batch_size,), generator=generator)
+        words, lengths = _trim(encoded.words[idx], encoded.sentence_lengths[idx])
+        out = model(words.to(device), lengths.to(device))
+        return F.cross_entropy(out.logits, encoded.labels[idx].to(device))
+
+    return run_training(model, config, batch_loss, callback=callback)
 
 
 @torch.no_grad()

@@ -29,6 +29,7 @@ from .data.vocab import Example, ParallelData, Vocab, pad_sequences
 __all__ = [
     "TrainConfig",
     "TrainResult",
+    "run_training",
     "train_seq2seq",
     "seq2seq_loss",
     "translate_examples",
@@ -156,40 +157,35 @@ def seq2seq_loss(model: nn.Module, src: Tensor, src_lengths: Tensor, tgt_in: Ten
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=pad_id)
 
 
-def train_seq2seq(
+def run_training(
     model: nn.Module,
-    data: ParallelData,
-    config: Optional[TrainConfig] = None,
+    config: TrainConfig,
+    batch_loss: Callable[[torch.Generator], Tensor],
     *,
     callback: Optional[Callable[[int, nn.Module], None]] = None,
 ) -> TrainResult:
-    """Train ``model`` (a ``Seq2Seq``) on ``data.train`` with Adam and teacher forcing.
+    """The loop every trainer of the package shares: Adam, learning-rate schedule,
+    gradient clipping, a tqdm bar, the step and time budget, and callbacks.
 
-    The batch order comes from ``config.seed`` (``None`` = ``ATTNBOOK_SEED``);
-    the model's initial weights come from whatever seeded it (call
-    ``attnbook.seed_everything()`` before building it). With
+    ``batch_loss(generator)`` draws one batch with the seeded ``generator``
+    (``config.seed``, None = ``ATTNBOOK_SEED``) and returns its loss. With
     ``config.callback_every = n`` the ``callback(step, model)`` runs after every
-    n-th step (and after the last one), e.g. to keep attention snapshots.
+    n-th step (and after the last one); its time is not counted as training time.
     """
-    config = config or TrainConfig()
     generator = torch.Generator().manual_seed(resolve_seed(config.seed))
-    device = next(model.parameters()).device
-    encoded = _encoded_train_set(data)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     model.train()
     losses: List[float] = []
     stopped_by = "steps"
-    batches = encoded.batches(config.batch_size, config.length_grouping, generator)
     callback_seconds = 0.0  # time spent in callbacks, not counted as training time
     start = time.perf_counter()
     bar = tqdm(total=config.steps, desc=config.desc, disable=not config.progress, leave=True)
     try:
         for step in range(1, config.steps + 1):
-            src, src_lengths, tgt_in, tgt_out = (t.to(device) for t in encoded.batch(next(batches)))
             if config.lr_schedule != "constant":
                 for group in optimizer.param_groups:
                     group["lr"] = config.lr_at(step)
-            loss = seq2seq_loss(model, src, src_lengths, tgt_in, tgt_out)
+            loss = batch_loss(generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
@@ -222,6 +218,36 @@ def train_seq2seq(
         stopped_by=stopped_by,
         losses=losses,
     )
+
+
+def train_seq2seq(
+    model: nn.Module,
+    data: ParallelData,
+    config: Optional[TrainConfig] = None,
+    *,
+    callback: Optional[Callable[[int, nn.Module], None]] = None,
+) -> TrainResult:
+    """Train ``model`` (a ``Seq2Seq``) on ``data.train`` with Adam and teacher forcing.
+
+    The batch order comes from ``config.seed`` (``None`` = ``ATTNBOOK_SEED``);
+    the model's initial weights come from whatever seeded it (call
+    ``attnbook.seed_everything()`` before building it). With
+    ``config.callback_every = n`` the ``callback(step, model)`` runs after every
+    n-th step (and after the last one), e.g. to keep attention snapshots.
+    """
+    config = config or TrainConfig()
+    device = next(model.parameters()).device
+    encoded = _encoded_train_set(data)
+    batches = None
+
+    def batch_loss(generator: torch.Generator) -> Tensor:
+        nonlocal batches
+        if batches is None:
+            batches = encoded.batches(config.batch_size, config.length_grouping, generator)
+        src, src_lengths, tgt_in, tgt_out = (t.to(device) for t in encoded.batch(next(batches)))
+        return seq2seq_loss(model, src, src_lengths, tgt_in, tgt_out)
+
+    return run_training(model, config, batch_loss, callback=callback)
 
 
 # ---------------------------------------------------------------------------
