@@ -1,0 +1,841 @@
+"""The Transformer (Vaswani et al. 2017), built from ``attnbook.attention``.
+
+Everything chapter 5 trains, from the pieces up::
+
+    sinusoidal_positional_encoding     PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(...)
+    PositionalEncoding                 adds sinusoidal, learned or no positions to embeddings
+    TokenEmbedding                     nn.Embedding scaled by sqrt(D)
+    TransformerEncoderLayer            self-attention -> add & norm -> feed-forward -> add & norm
+    TransformerDecoderLayer            causal self-attention, cross-attention, feed-forward
+    TransformerEncoder / ...Decoder    stacks of layers that also return every layer's weights
+    Seq2SeqTransformer                 encoder-decoder for the translation tasks (the interface of
+                                       ``attnbook.seq2seq.Seq2Seq``: train_seq2seq and evaluate work)
+    TransformerClassifier              encoder + a [CLS] token -> class logits
+    MaskedLanguageModel                BERT in miniature: encoder + a masked-token head
+
+The layers keep the parameter names of ``torch.nn.TransformerEncoderLayer`` and
+``torch.nn.TransformerDecoderLayer`` (``self_attn``, ``multihead_attn``,
+``linear1``, ``linear2``, ``norm1``...), and ``from_torch`` copies a torch layer,
+so ``tests/test_transformer.py`` checks ours against torch's to 1e-5.
+
+Masks follow the package convention: boolean, **True = may attend** (a real
+token). ``torch.nn.Transformer*`` use the opposite for boolean masks.
+Weights come back per head: ``(L, B, H, T, S)`` for a stack of L layers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .attention import MultiHeadAttention, _check_bool, _check_tensor, _shape
+from .seq2seq import DecodeOutput, _check_src, _check_tgt
+
+__all__ = [
+    "POSITIONAL_KINDS",
+    "sinusoidal_positional_encoding",
+    "PositionalEncoding",
+    "TokenEmbedding",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "lengths_to_mask",
+    "causal_mask",
+    "TransformerConfig",
+    "Seq2SeqTransformer",
+    "TransformerClassifier",
+    "MaskedLanguageModel",
+    "mask_tokens",
+    "count_parameters",
+    "train_sequence_classifier",
+    "classify",
+    "train_masked_lm",
+    "fill_masks",
+    "evaluate_masked_lm",
+]
+
+POSITIONAL_KINDS = ("sinusoidal", "learned", "none")
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _check_dropout(p: float, name: str = "dropout") -> None:
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {p}")
+
+
+def count_parameters(module: nn.Module) -> int:
+    """The number of trainable numbers in ``module``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+# ---------------------------------------------------------------------------
+# 1. Positions and embeddings
+# ---------------------------------------------------------------------------
+
+
+def sinusoidal_positional_encoding(
+    length: int, d_model: int, *, base: float = 10000.0, dtype: torch.dtype = torch.float32,
+    device: Optional[torch.device] = None,
+) -> Tensor:
+    """The encoding of Vaswani et al. (2017), section 3.5, as a ``(length, d_model)`` tensor.
+
+    ``PE[p, 2i] = sin(p / base^(2i / D))`` and ``PE[p, 2i+1] = cos(p / base^(2i / D))``:
+    each pair of dimensions is a clock hand turning at its own speed, from one
+    turn every 2π positions (i = 0) to one every 2π·base positions.
+    """
+    _positive_int(length, "length")
+    _positive_int(d_model, "d_model")
+    if d_model % 2:
+        raise ValueError(f"d_model must be even (sin and cos pairs), got {d_model}")
+    if not base > 1:
+        raise ValueError(f"base must be > 1, got {base}")
+    position = torch.arange(length, dtype=torch.float64).unsqueeze(1)  # (N, 1)
+    i2 = torch.arange(0, d_model, 2, dtype=torch.float64)  # (D/2,): the even dimensions 2i
+    angle = position / base ** (i2 / d_model)  # (N, 1) / (D/2,) -> (N, D/2)
+    pe = torch.zeros(length, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angle)  # even dimensions
+    pe[:, 1::2] = torch.cos(angle)  # odd dimensions
+    return pe.to(dtype=dtype, device=device)
+
+
+class PositionalEncoding(nn.Module):
+    """Adds position information to a batch of embeddings ``(B, T, D)``.
+
+    ``kind``: ``"sinusoidal"`` (fixed, Vaswani et al.), ``"learned"`` (one
+    trained vector per position, as BERT and ViT) or ``"none"`` (nothing added:
+    the model then sees its input as a set).
+    """
+
+    def __init__(self, d_model: int, max_len: int = 256, *, kind: str = "sinusoidal", dropout: float = 0.0):
+        super().__init__()
+        _positive_int(d_model, "d_model")
+        _positive_int(max_len, "max_len")
+        _check_dropout(dropout)
+        if kind not in POSITIONAL_KINDS:
+            raise ValueError(f"kind must be one of {POSITIONAL_KINDS}, got {kind!r}")
+        self.kind, self.d_model, self.max_len = kind, d_model, max_len
+        self.dropout = nn.Dropout(dropout)
+        if kind == "sinusoidal":
+            self.register_buffer("pe", sinusoidal_positional_encoding(max_len, d_model), persistent=False)
+        elif kind == "learned":
+            self.embedding = nn.Embedding(max_len, d_model)
+            nn.init.normal_(self.embedding.weight, std=0.02)
+
+    def encodings(self, length: int) -> Optional[Tensor]:
+        """The ``(length, D)`` vectors added at positions ``0..length-1`` (None for ``"none"``)."""
+        if length > self.max_len:
+            raise ValueError(f"sequence of length {length} is longer than max_len={self.max_len}")
+        if self.kind == "sinusoidal":
+            return self.pe[:length]
+        if self.kind == "learned":
+            return self.embedding.weight[:length]
+        return None
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_tensor(x, "x", ranks=(3,))
+        if x.shape[-1] != self.d_model:
+            raise ValueError(f"x of shape {_shape(x)} must have last dimension d_model={self.d_model}")
+        pe = self.encodings(x.shape[1])
+        if pe is not None:
+            x = x + pe.to(x.dtype)  # (B, T, D) + (T, D)
+        return self.dropout(x)
+
+
+class TokenEmbedding(nn.Module):
+    """Token ids ``(B, T)`` -> vectors ``(B, T, D)``, multiplied by √D as in the paper
+    (so that the embeddings and the positional encodings have a similar size)."""
+
+    def __init__(self, vocab_size: int, d_model: int, *, pad_id: Optional[int] = 0):
+        super().__init__()
+        _positive_int(vocab_size, "vocab_size")
+        _positive_int(d_model, "d_model")
+        self.vocab_size, self.d_model = vocab_size, d_model
+        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
+        nn.init.normal_(self.embedding.weight, std=d_model ** -0.5)
+        if pad_id is not None:
+            with torch.no_grad():
+                self.embedding.weight[pad_id].zero_()
+
+    @property
+    def weight(self) -> Tensor:
+        """The ``(vocab_size, D)`` table (one row per token), before the √D factor."""
+        return self.embedding.weight
+
+    def forward(self, ids: Tensor) -> Tensor:
+        _check_ids(ids, "ids", self.vocab_size)
+        return self.embedding(ids) * math.sqrt(self.d_model)  # (B, T, D)
+
+
+def _check_ids(ids: Any, name: str, vocab_size: int) -> None:
+    if not isinstance(ids, Tensor) or ids.dim() != 2:
+        raise ValueError(f"{name} must be a (B, T) tensor of token ids, got shape {tuple(getattr(ids, 'shape', ()))}")
+    if ids.dtype not in (torch.long, torch.int32, torch.int64):
+        raise ValueError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(
+            f"{name} holds ids from {int(ids.min())} to {int(ids.max())}, outside the vocabulary 0..{vocab_size - 1}"
+        )
+
+
+def lengths_to_mask(lengths: Tensor, max_len: Optional[int] = None) -> Tensor:
+    """``(B,)`` lengths -> boolean ``(B, L)``, True at the real tokens (the first ``lengths[b]``)."""
+    if not isinstance(lengths, Tensor) or lengths.dim() != 1:
+        raise ValueError(f"lengths must be a (B,) tensor, got shape {tuple(getattr(lengths, 'shape', ()))}")
+    L = int(lengths.max()) if max_len is None else int(max_len)
+    if lengths.numel() and (int(lengths.min()) < 0 or int(lengths.max()) > L):
+        raise ValueError(f"lengths must lie in 0..{L}, got min {int(lengths.min())}, max {int(lengths.max())}")
+    return torch.arange(L, device=lengths.device)[None, :] < lengths[:, None]  # (B, L)
+
+
+def causal_mask(length: int, device: Optional[torch.device] = None) -> Tensor:
+    """Boolean ``(T, T)``: position t may attend to positions 0..t (True on and below the diagonal)."""
+    _positive_int(length, "length")
+    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
+
+
+# ---------------------------------------------------------------------------
+# 2. The layers
+# ---------------------------------------------------------------------------
+
+
+class _FeedForwardMixin:
+    """The position-wise feed-forward sub-layer, shared by both layer types:
+    ``linear2(dropout(activation(linear1(x))))``, the same small MLP at every position."""
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))
+
+
+def _init_layer(self: nn.Module, d_model: int, nhead: int, dim_feedforward: int, dropout: float,
+                activation: str, norm_first: bool, layer_norm_eps: float, n_norms: int) -> None:
+    _positive_int(d_model, "d_model")
+    _positive_int(nhead, "nhead")
+    _positive_int(dim_feedforward, "dim_feedforward")
+    _check_dropout(dropout)
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
+    self.activation_name = activation
+    self.activation = _ACTIVATIONS[activation]
+    self.linear1 = nn.Linear(d_model, dim_feedforward)  # position-wise feed-forward: D -> F
+    self.dropout = nn.Dropout(dropout)
+    self.linear2 = nn.Linear(dim_feedforward, d_model)  # F -> D
+    for k in range(1, n_norms + 1):
+        setattr(self, f"norm{k}", nn.LayerNorm(d_model, eps=layer_norm_eps))
+        setattr(self, f"dropout{k}", nn.Dropout(dropout))
+
+
+def _copy_common(new: nn.Module, layer: nn.Module, n_norms: int) -> None:
+    with torch.no_grad():
+        for name in ["linear1", "linear2"] + [f"norm{k}" for k in range(1, n_norms + 1)]:
+            for p_new, p_old in zip(getattr(new, name).parameters(), getattr(layer, name).parameters()):
+                p_new.copy_(p_old)
+
+
+def _torch_activation(layer: nn.Module) -> str:
+    act = layer.activation
+    if act is F.relu or isinstance(act, nn.ReLU):
+        return "relu"
+    if act is F.gelu or isinstance(act, nn.GELU):
+        return "gelu"
+    raise ValueError(f"unsupported activation {act!r}: only relu and gelu")
+
+
+class TransformerEncoderLayer(_FeedForwardMixin, nn.Module):
+    """One encoder block of the Transformer::
+
+        x -> self-attention -> dropout -> + x -> LayerNorm        (norm1)
+          -> feed-forward   -> dropout -> + x -> LayerNorm        (norm2)
+
+    (the paper's "post-norm"; ``norm_first=True`` normalises before each
+    sub-layer instead, as most later models do). The residual ``+ x`` lets
+    every layer add to its input instead of replacing it; the layer norm keeps
+    each position's vector at mean 0 and variance 1.
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
+                 activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
+        super().__init__()
+        _init_layer(self, d_model, nhead, dim_feedforward, dropout, activation, norm_first, layer_norm_eps, 2)
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
+
+    @classmethod
+    def from_torch(cls, layer: nn.TransformerEncoderLayer) -> "TransformerEncoderLayer":
+        """A copy of a ``torch.nn.TransformerEncoderLayer`` (``batch_first=True``), same numbers."""
+        if not isinstance(layer, nn.TransformerEncoderLayer):
+            raise TypeError(f"expected torch.nn.TransformerEncoderLayer, got {type(layer).__name__}")
+        if not layer.self_attn.batch_first:
+            raise ValueError("only batch_first=True layers can be copied (attnbook is batch first)")
+        new = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
+                  layer.dropout.p, activation=_torch_activation(layer), norm_first=layer.norm_first,
+                  layer_norm_eps=layer.norm1.eps)
+        new.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
+        _copy_common(new, layer, 2)
+        return new.to(layer.linear1.weight.device)
+
+    def forward(self, x: Tensor, *, key_padding_mask: Optional[Tensor] = None, attn_mask: Optional[Tensor] = None,
+                is_causal: bool = False) -> Tuple[Tensor, Tensor]:
+        """``x (B, T, D)`` -> ``(output (B, T, D), weights (B, H, T, T))``.
+
+        ``key_padding_mask``: boolean ``(B, T)``, True at real tokens.
+        ``attn_mask``: boolean ``(T, T)``/``(B, T, T)``/``(B, H, T, T)``, True = may attend.
+        """
+        _check_tensor(x, "x", ranks=(3,))
+        if x.shape[-1] != self.d_model:
+            raise ValueError(f"x of shape {_shape(x)} must have last dimension d_model={self.d_model}")
+
+        def sa(h: Tensor) -> Tuple[Tensor, Tensor]:
+            out, w = self.self_attn(h, key_padding_mask=key_padding_mask, attn_mask=attn_mask,
+                                    is_causal=is_causal, average_weights=False)
+            return self.dropout1(out), w
+
+        if self.norm_first:
+            a, w = sa(self.norm1(x))
+            x = x + a
+            x = x + self.dropout2(self._ff_block(self.norm2(x)))
+        else:
+            a, w = sa(x)
+            x = self.norm1(x + a)  # add & norm
+            x = self.norm2(x + self.dropout2(self._ff_block(x)))  # add & norm
+        return x, w
+
+
+class TransformerDecoderLayer(_FeedForwardMixin, nn.Module):
+    """One decoder block::
+
+        y -> masked (causal) self-attention -> + y -> LayerNorm   (norm1)
+          -> cross-attention to the encoder's output -> + -> LayerNorm (norm2)
+          -> feed-forward -> + -> LayerNorm                          (norm3)
+
+    The causal mask lets output position t see outputs 0..t only (it must not
+    peek at the words it is about to predict); cross-attention is where the
+    decoder reads the source, the role Bahdanau's attention played in chapter 3.
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
+                 activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
+        super().__init__()
+        _init_layer(self, d_model, nhead, dim_feedforward, dropout, activation, norm_first, layer_norm_eps, 3)
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
+        self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)  # cross-attention
+
+    @classmethod
+    def from_torch(cls, layer: nn.TransformerDecoderLayer) -> "TransformerDecoderLayer":
+        """A copy of a ``torch.nn.TransformerDecoderLayer`` (``batch_first=True``), same numbers."""
+        if not isinstance(layer, nn.TransformerDecoderLayer):
+            raise TypeError(f"expected torch.nn.TransformerDecoderLayer, got {type(layer).__name__}")
+        if not layer.self_attn.batch_first:
+            raise ValueError("only batch_first=True layers can be copied (attnbook is batch first)")
+        new = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
+                  layer.dropout.p, activation=_torch_activation(layer), norm_first=layer.norm_first,
+                  layer_norm_eps=layer.norm1.eps)
+        new.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
+        new.multihead_attn = MultiHeadAttention.from_torch(layer.multihead_attn)
+        _copy_common(new, layer, 3)
+        return new.to(layer.linear1.weight.device)
+
+    def forward(self, y: Tensor, memory: Tensor, *, tgt_key_padding_mask: Optional[Tensor] = None,
+                memory_key_padding_mask: Optional[Tensor] = None, tgt_mask: Optional[Tensor] = None,
+                causal: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
+        """``y (B, T, D)``, ``memory (B, S, D)`` ->
+        ``(output (B, T, D), self weights (B, H, T, T), cross weights (B, H, T, S))``.
+
+        ``causal`` (default True) masks the future; ``tgt_mask`` adds a mask of
+        your own (True = may attend). Padding masks: True at real tokens.
+        """
+        _check_tensor(y, "y", ranks=(3,))
+        _check_tensor(memory, "memory", ranks=(3,))
+        if y.shape[-1] != self.d_model or memory.shape[-1] != self.d_model:
+            raise ValueError(
+                f"y {_shape(y)} and memory {_shape(memory)} must both have last dimension d_model={self.d_model}"
+            )
+        if memory.shape[0] != y.shape[0]:
+            raise ValueError(f"y {_shape(y)} and memory {_shape(memory)} have different batch sizes")
+
+        def sa(h: Tensor) -> Tuple[Tensor, Tensor]:
+            out, w = self.self_attn(h, key_padding_mask=tgt_key_padding_mask, attn_mask=tgt_mask,
+                                    is_causal=causal, average_weights=False)
+            return self.dropout1(out), w
+
+        def ca(h: Tensor) -> Tuple[Tensor, Tensor]:
+            out, w = self.multihead_attn(h, memory, memory, key_padding_mask=memory_key_padding_mask,
+                                         average_weights=False)
+            return self.dropout2(out), w
+
+        if self.norm_first:
+            a, w_self = sa(self.norm1(y))
+            y = y + a
+            c, w_cross = ca(self.norm2(y))
+            y = y + c
+            y = y + self.dropout3(self._ff_block(self.norm3(y)))
+        else:
+            a, w_self = sa(y)
+            y = self.norm1(y + a)
+            c, w_cross = ca(y)
+            y = self.norm2(y + c)
+            y = self.norm3(y + self.dropout3(self._ff_block(y)))
+        return y, w_self, w_cross
+
+
+class TransformerEncoder(nn.Module):
+    """``num_layers`` encoder layers; returns the output and every layer's weights ``(L, B, H, T, T)``.
+    With ``norm_first`` layers a final LayerNorm follows (as in pre-norm models)."""
+
+    def __init__(self, num_layers: int, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, **layer_kwargs: Any):
+        super().__init__()
+        _positive_int(num_layers, "num_layers")
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, **layer_kwargs)
+            for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model) if layer_kwargs.get("norm_first") else None
+
+    def forward(self, x: Tensor, *, key_padding_mask: Optional[Tensor] = None,
+                attn_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        weights = []
+        for layer in self.layers:
+            x, w = layer(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask)
+            weights.append(w)
+        if self.norm is not None:
+            x = self.norm(x)
+        return x, torch.stack(weights)  # (B, T, D), (L, B, H, T, T)
+
+
+class TransformerDecoder(nn.Module):
+    """``num_layers`` decoder layers; returns the output, the self-attention weights
+    ``(L, B, H, T, T)`` and the cross-attention weights ``(L, B, H, T, S)``."""
+
+    def __init__(self, num_layers: int, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, **layer_kwargs: Any):
+        super().__init__()
+        _positive_int(num_layers, "num_layers")
+        self.layers = nn.ModuleList(
+            TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, **layer_kwargs)
+            for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model) if layer_kwargs.get("norm_first") else None
+
+    def forward(self, y: Tensor, memory: Tensor, *, tgt_key_padding_mask: Optional[Tensor] = None,
+                memory_key_padding_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
+        self_w, cross_w = [], []
+        for layer in self.layers:
+            y, ws, wc = layer(y, memory, tgt_key_padding_mask=tgt_key_padding_mask,
+                              memory_key_padding_mask=memory_key_padding_mask)
+            self_w.append(ws)
+            cross_w.append(wc)
+        if self.norm is not None:
+            y = self.norm(y)
+        return y, torch.stack(self_w), torch.stack(cross_w)
+
+
+# ---------------------------------------------------------------------------
+# 3. Models
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class TransformerConfig:
+    """Hyperparameters of the chapter's Transformers (small defaults for a laptop CPU)."""
+
+    vocab_size: int = 0  # (source) vocabulary
+    tgt_vocab_size: int = 0  # target vocabulary (Seq2SeqTransformer only)
+    d_model: int = 64  # D
+    nhead: int = 4  # H (Dh = D / H)
+    num_layers: int = 2  # encoder layers
+    num_decoder_layers: int = 2  # decoder layers (Seq2SeqTransformer only)
+    dim_feedforward: int = 128  # F, the feed-forward layer's hidden size
+    dropout: float = 0.0
+    max_len: int = 128  # longest sequence the positions cover
+    positional: str = "sinusoidal"  # "sinusoidal", "learned" or "none"
+    norm_first: bool = False  # the paper's post-norm by default
+    activation: str = "relu"
+    num_classes: int = 2  # TransformerClassifier only
+    pad_id: int = 0
+    bos_id: int = 1
+    eos_id: int = 2
+
+    def __post_init__(self) -> None:
+        _positive_int(self.vocab_size, "vocab_size")
+        for name in ("d_model", "nhead", "num_layers", "num_decoder_layers", "dim_feedforward", "max_len",
+                     "num_classes"):
+            _positive_int(getattr(self, name), name)
+        if self.d_model % self.nhead:
+            raise ValueError(f"d_model={self.d_model} is not divisible by nhead={self.nhead}")
+        if self.positional not in POSITIONAL_KINDS:
+            raise ValueError(f"positional must be one of {POSITIONAL_KINDS}, got {self.positional!r}")
+        if self.positional == "sinusoidal" and self.d_model % 2:
+            raise ValueError(f"sinusoidal positions need an even d_model, got {self.d_model}")
+        _check_dropout(self.dropout)
+
+    @classmethod
+    def for_vocabs(cls, src_vocab: Any, tgt_vocab: Any = None, **overrides: Any) -> "TransformerConfig":
+        """A config sized for the given ``Vocab`` objects (their pad/bos/eos ids)."""
+        fields = dict(vocab_size=len(src_vocab), pad_id=src_vocab.pad_id, bos_id=src_vocab.bos_id,
+                      eos_id=src_vocab.eos_id)
+        if tgt_vocab is not None:
+            fields["tgt_vocab_size"] = len(tgt_vocab)
+        fields.update(overrides)
+        return cls(**fields)
+
+    def layer_kwargs(self) -> Dict[str, Any]:
+        return dict(d_model=self.d_model, nhead=self.nhead, dim_feedforward=self.dim_feedforward,
+                    dropout=self.dropout, activation=self.activation, norm_first=self.norm_first)
+
+
+class Seq2SeqTransformer(nn.Module):
+    """The encoder-decoder Transformer of "Attention is all you need", small.
+
+    Same interface as ``attnbook.seq2seq.Seq2Seq``: ``model(src, src_lengths, tgt_in)``
+    -> ``(logits (B, T, V), weights (B, T, S))`` and ``greedy_decode``, so
+    ``train_seq2seq``, ``evaluate`` and ``attention_on_references`` work
+    unchanged. The weights returned are the last decoder layer's
+    cross-attention averaged over heads; ``attention_maps`` gives all of them.
+    """
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        if config.tgt_vocab_size <= 0:
+            raise ValueError("Seq2SeqTransformer needs tgt_vocab_size (use TransformerConfig.for_vocabs(src, tgt))")
+        self.config = config
+        self.pad_id, self.bos_id, self.eos_id = config.pad_id, config.bos_id, config.eos_id
+        D = config.d_model
+        self.src_embed = TokenEmbedding(config.vocab_size, D, pad_id=config.pad_id)
+        self.tgt_embed = TokenEmbedding(config.tgt_vocab_size, D, pad_id=config.pad_id)
+        self.positions = PositionalEncoding(D, config.max_len, kind=config.positional, dropout=config.dropout)
+        kw = config.layer_kwargs()
+        self.encoder = TransformerEncoder(config.num_layers, **kw)
+        self.decoder = TransformerDecoder(config.num_decoder_layers, **kw)
+        self.generator = nn.Linear(D, config.tgt_vocab_size)  # decoder output -> next-word logits
+
+    def encode(self, src: Tensor, src_lengths: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """-> ``(memory (B, S, D), src_mask (B, S) True at real tokens, weights (L, B, H, S, S))``."""
+        _check_src(src, src_lengths)
+        _check_ids(src, "src", self.config.vocab_size)
+        src_mask = lengths_to_mask(src_lengths, src.shape[1])  # (B, S)
+        memory, weights = self.encoder(self.positions(self.src_embed(src)), key_padding_mask=src_mask)
+        return memory, src_mask, weights
+
+    def decode(self, tgt_in: Tensor, memory: Tensor, src_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """-> ``(logits (B, T, V), self weights (L, B, H, T, T), cross weights (L, B, H, T, S))``.
+        No target padding mask is needed: the causal mask already keeps real
+        positions from seeing the padding after them."""
+        _check_ids(tgt_in, "tgt_in", self.config.tgt_vocab_size)
+        y, w_self, w_cross = self.decoder(self.positions(self.tgt_embed(tgt_in)), memory,
+                                          memory_key_padding_mask=src_mask)
+        return self.generator(y), w_self, w_cross
+
+    def attention_maps(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Dict[str, Tensor]:
+        """Every attention weight of a teacher-forced pass: ``{"encoder": (L, B, H, S, S),
+        "decoder": (L, B, H, T, T), "cross": (L, B, H, T, S), "logits": (B, T, V)}``."""
+        _check_tgt(tgt_in, src.shape[0])
+        memory, src_mask, w_enc = self.encode(src, src_lengths)
+        logits, w_self, w_cross = self.decode(tgt_in, memory, src_mask)
+        return {"encoder": w_enc, "decoder": w_self, "cross": w_cross, "logits": logits}
+
+    def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tuple[Tensor, Tensor]:
+        _check_src(src, src_lengths)
+        _check_tgt(tgt_in, src.shape[0])
+        memory, src_mask, _ = self.encode(src, src_lengths)
+        logits, _, w_cross = self.decode(tgt_in, memory, src_mask)
+        return logits, w_cross[-1].mean(dim=1)  # (B, T, V), (B, T, S)
+
+    @torch.no_grad()
+    def greedy_decode(self, src: Tensor, src_lengths: Tensor, *, max_len: Optional[int] = None) -> DecodeOutput:
+        """Translate word by word, always taking the most likely word; the decoder
+        re-reads the whole prefix at each step. Stops when every sentence has
+        produced ``<eos>`` or after ``max_len`` words (default ``S + 10``)."""
+        _check_src(src, src_lengths)
+        B, S = src.shape
+        max_len = S + 10 if max_len is None else int(max_len)
+        if max_len < 1:
+            raise ValueError(f"max_len must be positive, got {max_len}")
+        if max_len + 1 > self.config.max_len:
+            raise ValueError(f"max_len={max_len} does not fit the model's positions (max_len={self.config.max_len})")
+        was_training = self.training
+        self.eval()
+        try:
+            memory, src_mask, _ = self.encode(src, src_lengths)
+            prefix = torch.full((B, 1), self.bos_id, dtype=torch.long, device=src.device)  # (B, 1)
+            finished = torch.zeros(B, dtype=torch.bool, device=src.device)
+            lengths = torch.full((B,), max_len, dtype=torch.long, device=src.device)
+            w_last = None
+            for t in range(max_len):
+                logits, _, w_cross = self.decode(prefix, memory, src_mask)  # (B, t+1, V)
+                y = logits[:, -1].argmax(dim=-1).masked_fill(finished, self.pad_id)  # (B,)
+                prefix = torch.cat([prefix, y[:, None]], dim=1)
+                w_last = w_cross[-1].mean(dim=1)  # (B, t+1, S)
+                newly = (y == self.eos_id) & ~finished
+                lengths = torch.where(newly, torch.full_like(lengths, t), lengths)
+                finished = finished | newly
+                if bool(finished.all()):
+                    break
+        finally:
+            self.train(was_training)
+        return DecodeOutput(prefix[:, 1:], lengths, w_last)  # (B, L), (B,), (B, L, S)
+
+
+class EncoderOutput(NamedTuple):
+    """What an encoder-only model returns."""
+
+    logits: Tensor  # (B, C) for a classifier, (B, T, V) for the masked LM
+    weights: Tensor  # (L, B, H, T, T) every layer's self-attention, per head
+    hidden: Tensor  # (B, T, D) the last layer's output
+
+
+class _EncoderOnly(nn.Module):
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.config = config
+        self.embed = TokenEmbedding(config.vocab_size, config.d_model, pad_id=config.pad_id)
+        self.positions = PositionalEncoding(config.d_model, config.max_len, kind=config.positional,
+                                            dropout=config.dropout)
+        self.encoder = TransformerEncoder(config.num_layers, **config.layer_kwargs())
+
+    def _encode(self, ids: Tensor, lengths: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        _check_ids(ids, "ids", self.config.vocab_size)
+        B, T = ids.shape
+        if lengths is None:
+            lengths = torch.full((B,), T, dtype=torch.long, device=ids.device)
+        _check_src(ids, lengths)
+        mask = lengths_to_mask(lengths, T)  # (B, T)
+        return self.encoder(self.positions(self.embed(ids)), key_padding_mask=mask)
+
+
+class TransformerClassifier(_EncoderOnly):
+    """A Transformer encoder that classifies a sequence from its first token.
+
+    Put a ``[CLS]`` token first in every sequence (as BERT does): it has no
+    meaning of its own, so its output vector can only be what it gathered by
+    attending to the others. ``model(ids, lengths)`` -> ``EncoderOutput`` with
+    ``logits (B, num_classes)``.
+    """
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__(config)
+        self.head = nn.Linear(config.d_model, config.num_classes)
+
+    def forward(self, ids: Tensor, lengths: Optional[Tensor] = None) -> EncoderOutput:
+        hidden, weights = self._encode(ids, lengths)
+        return EncoderOutput(self.head(hidden[:, 0]), weights, hidden)  # (B, C)
+
+
+class MaskedLanguageModel(_EncoderOnly):
+    """BERT in miniature: a bidirectional Transformer encoder and a head that
+    predicts, at every position, which token is there. Trained on sequences where
+    some tokens were replaced by ``[MASK]`` (see :func:`mask_tokens`), it must
+    fill them in from the context on both sides.
+
+    ``model(ids, lengths)`` -> ``EncoderOutput`` with ``logits (B, T, V)``.
+    """
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__(config)
+        D = config.d_model
+        self.head = nn.Sequential(nn.Linear(D, D), nn.GELU(), nn.LayerNorm(D), nn.Linear(D, config.vocab_size))
+
+    def forward(self, ids: Tensor, lengths: Optional[Tensor] = None) -> EncoderOutput:
+        hidden, weights = self._encode(ids, lengths)
+        return EncoderOutput(self.head(hidden), weights, hidden)  # (B, T, V)
+
+
+def mask_tokens(
+    ids: Tensor,
+    lengths: Tensor,
+    *,
+    mask_id: int,
+    vocab_size: int,
+    p: float = 0.15,
+    protected: Sequence[int] = (),
+    generator: Optional[torch.Generator] = None,
+) -> Tuple[Tensor, Tensor]:
+    """BERT's corruption: choose ``p`` of the real tokens (at least one per
+    sequence); of those, 80 % become ``[MASK]``, 10 % a random token, 10 % stay.
+
+    Returns ``(inputs (B, T), labels (B, T))``: labels hold the original id at the
+    chosen positions and -100 (ignored by ``F.cross_entropy``) elsewhere.
+    ``protected`` ids (e.g. ``[CLS]``) are never chosen.
+    """
+    _check_src(ids, lengths)
+    if not 0.0 < p <= 1.0:
+        raise ValueError(f"p must be in (0, 1], got {p}")
+    if not 0 <= mask_id < vocab_size:
+        raise ValueError(f"mask_id={mask_id} is outside the vocabulary 0..{vocab_size - 1}")
+    device = ids.device
+    real = lengths_to_mask(lengths, ids.shape[1])
+    for t in protected:
+        real &= ids != t
+    if not bool(real.any(dim=1).all()):
+        raise ValueError("every sequence needs at least one token that may be masked")
+    r = torch.rand(ids.shape, generator=generator).to(device)  # (B, T)
+    chosen = (r < p) & real
+    # at least one per sequence: where none was chosen, take the real token with the smallest r
+    none = ~chosen.any(dim=1)
+    if bool(none.any()):
+        first = torch.where(real, r, torch.full_like(r, 2.0)).argmin(dim=1)  # (B,)
+        chosen[none, first[none]] = True
+    labels = torch.where(chosen, ids, torch.full_like(ids, -100))
+    action = torch.rand(ids.shape, generator=generator).to(device)
+    random_ids = torch.randint(vocab_size, ids.shape, generator=generator).to(device)
+    inputs = ids.clone()
+    inputs = torch.where(chosen & (action < 0.8), torch.full_like(ids, mask_id), inputs)
+    inputs = torch.where(chosen & (action >= 0.8) & (action < 0.9), random_ids, inputs)
+    return inputs, labels
+
+
+# ---------------------------------------------------------------------------
+# 4. Training and evaluation of the encoder-only models
+# ---------------------------------------------------------------------------
+
+
+def _trim_batch(ids: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
+    L = int(lengths.max())
+    return ids[:, :L], lengths
+
+
+def train_sequence_classifier(model: nn.Module, ids: Tensor, lengths: Tensor, labels: Tensor,
+                              config: Optional[Any] = None, *, callback=None):
+    """Train a :class:`TransformerClassifier` on ``(ids (N, L), lengths (N,), labels (N,))``
+    with the package's training loop (``attnbook.train.run_training``)."""
+    from .train import TrainConfig, run_training
+
+    config = config or TrainConfig()
+    if ids.dim() != 2 or lengths.shape != (ids.shape[0],) or labels.shape != (ids.shape[0],):
+        raise ValueError(
+            f"ids (N, L), lengths (N,) and labels (N,) must agree, got {tuple(ids.shape)}, "
+            f"{tuple(lengths.shape)}, {tuple(labels.shape)}"
+        )
+    device = next(model.parameters()).device
+    n = ids.shape[0]
+
+    def batch_loss(generator: torch.Generator) -> Tensor:
+        idx = torch.randint(n, (config.batch_size,), generator=generator)
+        x, ln = _trim_batch(ids[idx], lengths[idx])
+        return F.cross_entropy(model(x.to(device), ln.to(device)).logits, labels[idx].to(device))
+
+    return run_training(model, config, batch_loss, callback=callback)
+
+
+@torch.no_grad()
+def classify(model: nn.Module, ids: Tensor, lengths: Tensor, batch_size: int = 1000) -> Tuple[Tensor, Tensor]:
+    """-> ``(predicted labels (N,), probabilities (N, C))`` in eval mode."""
+    model.eval()
+    device = next(model.parameters()).device
+    probs = []
+    for a in range(0, ids.shape[0], batch_size):
+        x, ln = _trim_batch(ids[a:a + batch_size], lengths[a:a + batch_size])
+        probs.append(model(x.to(device), ln.to(device)).logits.softmax(-1).cpu())
+    p = torch.cat(probs)
+    return p.argmax(-1), p
+
+
+def train_masked_lm(model: "MaskedLanguageModel", data: Any, config: Optional[Any] = None, *,
+                    p: float = 0.15, callback=None):
+    """Pretrain ``model`` on ``data.train`` (a ``LanguageData``) by masked-token
+    prediction: each step draws a batch of sentences, corrupts them with
+    :func:`mask_tokens` and minimises the cross-entropy at the chosen positions."""
+    from .train import TrainConfig, run_training
+
+    config = config or TrainConfig()
+    device = next(model.parameters()).device
+    ids, lengths = data.encode(data.train)
+    n = ids.shape[0]
+    V = model.config.vocab_size
+
+    def batch_loss(generator: torch.Generator) -> Tensor:
+        idx = torch.randint(n, (config.batch_size,), generator=generator)
+        x, ln = _trim_batch(ids[idx], lengths[idx])
+        inputs, labels = mask_tokens(x, ln, mask_id=data.mask_id, vocab_size=V, p=p, generator=generator)
+        logits = model(inputs.to(device), ln.to(device)).logits  # (B, T, V)
+        return F.cross_entropy(logits.reshape(-1, V), labels.reshape(-1).to(device), ignore_index=-100)
+
+    return run_training(model, config, batch_loss, callback=callback)
+
+
+@torch.no_grad()
+def fill_masks(model: "MaskedLanguageModel", vocab: Any, sentences: Sequence[Sequence[str]],
+               positions: Sequence[int], *, mask_token: str = "[mask]", k: int = 5) -> List[List[Tuple[str, float]]]:
+    """For each sentence, replace the token at ``positions[i]`` by ``[mask]`` and
+    return the model's ``k`` most likely fillers as ``(token, probability)``."""
+    if len(sentences) != len(positions):
+        raise ValueError(f"{len(sentences)} sentences but {len(positions)} positions")
+    if mask_token not in vocab:
+        raise ValueError(f"the vocabulary has no {mask_token!r} token")
+    rows = []
+    for s, i in zip(sentences, positions):
+        s = list(s)
+        if not 0 <= i < len(s):
+            raise ValueError(f"position {i} is outside a sentence of {len(s)} tokens")
+        unknown = [t for t in s if t not in vocab and t != mask_token]
+        if unknown:
+            raise ValueError(f"unknown word(s) {unknown}: the model only knows its vocabulary")
+        s[i] = mask_token
+        rows.append(vocab.encode(s))
+    model.eval()
+    device = next(model.parameters()).device
+    from .data.vocab import pad_sequences
+
+    ids, lengths = pad_sequences(rows, pad_id=vocab.pad_id)
+    logits = model(ids.to(device), lengths.to(device)).logits  # (B, T, V)
+    probs = logits[torch.arange(len(rows)), torch.as_tensor(list(positions))].softmax(-1).cpu()  # (B, V)
+    top = probs.topk(k, dim=-1)
+    return [[(vocab.id_to_token(int(j)), float(p)) for p, j in zip(pv, iv)] for pv, iv in zip(top.values, top.indices)]
+
+
+@torch.no_grad()
+def evaluate_masked_lm(model: "MaskedLanguageModel", data: Any, sentences: Optional[Sequence[Any]] = None,
+                       batch_size: int = 2000) -> Dict[str, Any]:
+    """Mask every position of every held-out sentence, one at a time, and score
+    the model's top-1 guess against what the language allows there.
+
+    Returns per kind of position (``"function"``, ``"determined"``, ``"free"``,
+    and ``"all"``): ``accuracy`` (top-1 = the original word), ``fits`` (top-1 is
+    one of the words that fit there), ``chance`` (mean 1 / number of words that
+    fit) and ``n``; plus ``records``, one dict per masked position.
+    """
+    sentences = data.test if sentences is None else list(sentences)
+    rows, where = [], []
+    for si, s in enumerate(sentences):
+        for i in range(len(s.tokens)):
+            toks = list(s.tokens)
+            toks[i] = "[mask]"
+            rows.append(data.vocab.encode(toks))
+            where.append((si, i))
+    from .data.vocab import pad_sequences
+
+    ids, lengths = pad_sequences(rows, pad_id=data.vocab.pad_id)
+    model.eval()
+    device = next(model.parameters()).device
+    preds, confs = [], []
+    for a in range(0, len(rows), batch_size):
+        logits = model(ids[a:a + batch_size].to(device), lengths[a:a + batch_size].to(device)).logits
+        pos = torch.as_tensor([i for _, i in where[a:a + batch_size]], device=device)
+        p = logits[torch.arange(len(pos), device=device), pos].softmax(-1)  # (b, V)
+        c, j = p.max(-1)
+        preds += j.tolist()
+        confs += c.tolist()
+    records = []
+    for (si, i), j, c in zip(where, preds, confs):
+        s = sentences[si]
+        guess = data.vocab.id_to_token(j)
+        records.append({"sentence": si, "position": i, "kind": s.kind(i), "truth": s.tokens[i], "guess": guess,
+                        "confidence": c, "correct": guess == s.tokens[i], "fits": guess in s.choices[i],
+                        "n_fit": len(s.choices[i])})
+    out: Dict[str, Any] = {}
+    for kind in ("function", "determined", "free", "all"):
+        rs = [r for r in records if kind == "all" or r["kind"] == kind]
+        if rs:
+            out[kind] = {"accuracy": sum(r["correct"] for r in rs) / len(rs),
+                         "fits": sum(r["fits"] for r in rs) / len(rs),
+                         "chance": sum(1 / r["n_fit"] for r in rs) / len(rs), "n": len(rs)}
+    out["records"] = records
+    return out
