@@ -5,7 +5,9 @@
 ``reorder`` (chapters 1 and 3: a translation task whose length you control),
 ``dates`` (chapter 3: dates in many formats -> ISO, with a known alignment),
 ``scenes`` (chapters 2 and 6: coloured shapes on a canvas, with per-object masks),
-``reviews`` (chapter 4: phone reviews whose deciding sentence and words are known).
+``reviews`` (chapter 4: phone reviews whose deciding sentence and words are known),
+``language`` (chapter 5: a toy language with known fillers, and an order task),
+``digits`` (chapter 6: scikit-learn's bundled 8×8 handwritten digits, a fixed split).
 """
 from .dates import DATE_FORMATS, DateExample, DatesConfig, make_dates_data
 from .scenes import COLOURS, SHAPES, SceneConfig, SceneData, Scenes, make_scene_data, make_scenes, shape_stamp

@@ -1,0 +1,272 @@
+"""The Vision Transformer (Dosovitskiy et al. 2021), a small CNN to compare it
+with, and attention rollout (Abnar & Zuidema 2020).
+
+::
+
+    patchify(images, p)          (B, C, H, W) -> (B, N, C·p·p): the image as a sequence of patches
+    PatchEmbedding               flattened patches -> (B, N, D) by one shared linear map
+    VisionTransformer            [CLS] + patches + learned positions -> encoder -> classify from [CLS]
+    SmallCNN                     two convolutions and a linear layer: the baseline with a built-in bias
+    cls_attention(weights)       where [CLS] looks, per layer and head, over the patches
+    attention_rollout(weights)   attention chained through the layers, residuals included
+    position_similarity(model)   cosine similarity of the learned position embeddings (the paper's Fig. 7)
+
+The encoder is ``attnbook.transformer.TransformerEncoder`` with pre-norm
+layers and GELU, as in ViT.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .transformer import TransformerEncoder
+
+__all__ = [
+    "patchify",
+    "PatchEmbedding",
+    "ViTConfig",
+    "VisionTransformer",
+    "ViTOutput",
+    "SmallCNN",
+    "cls_attention",
+    "attention_rollout",
+    "position_similarity",
+    "random_shift",
+    "train_image_classifier",
+    "predict_images",
+]
+
+
+def _check_images(images: Any, channels: Optional[int] = None, size: Optional[Tuple[int, int]] = None) -> None:
+    if not isinstance(images, Tensor) or images.dim() != 4:
+        raise ValueError(
+            f"images must be a (B, C, H, W) tensor, got shape {tuple(getattr(images, 'shape', ()))}"
+        )
+    if not images.is_floating_point():
+        raise ValueError(f"images must be floating point, got dtype {images.dtype}")
+    if channels is not None and images.shape[1] != channels:
+        raise ValueError(f"images of shape {tuple(images.shape)} must have {channels} channel(s) (dimension 1)")
+    if size is not None and tuple(images.shape[2:]) != tuple(size):
+        raise ValueError(f"images of shape {tuple(images.shape)} must be {size[0]}×{size[1]} pixels")
+
+
+def patchify(images: Tensor, patch_size: int) -> Tensor:
+    """Cut ``(B, C, H, W)`` images into non-overlapping ``p × p`` patches, in reading
+    order, each flattened: ``(B, N, C·p·p)`` with ``N = (H/p)·(W/p)``."""
+    _check_images(images)
+    B, C, H, W = images.shape
+    p = patch_size
+    if isinstance(p, bool) or not isinstance(p, int) or p <= 0:
+        raise ValueError(f"patch_size must be a positive integer, got {p!r}")
+    if H % p or W % p:
+        raise ValueError(f"image size {H}×{W} is not divisible by patch_size={p}")
+    x = images.reshape(B, C, H // p, p, W // p, p)  # (B, C, rows, p, cols, p)
+    x = x.permute(0, 2, 4, 1, 3, 5)  # (B, rows, cols, C, p, p)
+    return x.reshape(B, (H // p) * (W // p), C * p * p)  # (B, N, C·p·p)
+
+
+class PatchEmbedding(nn.Module):
+    """Flattened patches -> D-dimensional tokens: one linear map shared by every patch
+    (the same as a convolution with kernel and stride ``p``)."""
+
+    def __init__(self, in_channels: int, patch_size: int, d_model: int):
+        super().__init__()
+        self.patch_size = patch_size
+        self.proj = nn.Linear(in_channels * patch_size * patch_size, d_model)
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.proj(patchify(images, self.patch_size))  # (B, N, D)
+
+
+@dataclass
+class ViTConfig:
+    """Hyperparameters of a small Vision Transformer."""
+
+    image_size: Tuple[int, int] = (8, 8)
+    patch_size: int = 2
+    in_channels: int = 1
+    num_classes: int = 10
+    d_model: int = 64
+    depth: int = 2
+    nhead: int = 4
+    dim_feedforward: int = 128
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.image_size, int):
+            self.image_size = (self.image_size, self.image_size)
+        self.image_size = tuple(self.image_size)
+        for name in ("patch_size", "in_channels", "num_classes", "d_model", "depth", "nhead", "dim_feedforward"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        H, W = self.image_size
+        if H % self.patch_size or W % self.patch_size:
+            raise ValueError(f"image_size {H}×{W} is not divisible by patch_size={self.patch_size}")
+        if self.d_model % self.nhead:
+            raise ValueError(f"d_model={self.d_model} is not divisible by nhead={self.nhead}")
+
+    @property
+    def grid(self) -> Tuple[int, int]:
+        """Patches per column and per row."""
+        return self.image_size[0] // self.patch_size, self.image_size[1] // self.patch_size
+
+    @property
+    def num_patches(self) -> int:
+        return self.grid[0] * self.grid[1]
+
+
+class ViTOutput(NamedTuple):
+    logits: Tensor  # (B, num_classes)
+    weights: Tensor  # (L, B, H, 1 + N, 1 + N): every layer's attention, [CLS] at index 0
+
+
+class VisionTransformer(nn.Module):
+    """ViT: patches as words.
+
+    ``images (B, C, H, W)`` -> patches ``(B, N, C·p·p)`` -> linear ``(B, N, D)`` ->
+    prepend a learned ``[CLS]`` ``(B, 1 + N, D)`` -> add learned position
+    embeddings -> pre-norm Transformer encoder -> LayerNorm -> linear head on
+    ``[CLS]``. No convolution anywhere: the only thing the model knows about 2-D
+    images is that patches exist.
+    """
+
+    def __init__(self, config: ViTConfig):
+        super().__init__()
+        self.config = config
+        D = config.d_model
+        self.patch_embed = PatchEmbedding(config.in_channels, config.patch_size, D)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
+        self.pos_embed = nn.Parameter(torch.randn(1, 1 + config.num_patches, D) * 0.02)
+        self.encoder = TransformerEncoder(config.depth, D, config.nhead, config.dim_feedforward, config.dropout,
+                                          activation="gelu", norm_first=True)
+        self.head = nn.Linear(D, config.num_classes)
+
+    def forward(self, images: Tensor) -> ViTOutput:
+        _check_images(images, self.config.in_channels, self.config.image_size)
+        x = self.patch_embed(images)  # (B, N, D)
+        cls = self.cls_token.expand(x.shape[0], -1, -1)  # (B, 1, D)
+        x = torch.cat([cls, x], dim=1) + self.pos_embed  # (B, 1 + N, D)
+        x, weights = self.encoder(x)  # (B, 1 + N, D), (L, B, H, 1 + N, 1 + N)
+        return ViTOutput(self.head(x[:, 0]), weights)
+
+
+class SmallCNN(nn.Module):
+    """Two 3×3 convolutions (with ReLU, the second followed by 2×2 max pooling) and
+    a linear classifier: locality and translation equivariance built in."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 32,
+                 image_size: Tuple[int, int] = (8, 8)):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+        H, W = image_size
+        self.head = nn.Linear(width * (H // 2) * (W // 2), num_classes)
+        self.in_channels, self.image_size = in_channels, (H, W)
+
+    def forward(self, images: Tensor) -> ViTOutput:
+        _check_images(images, self.in_channels, self.image_size)
+        x = F.relu(self.conv1(images))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (B, width, H/2, W/2)
+        return ViTOutput(self.head(x.flatten(1)), torch.empty(0))
+
+
+def _check_weights(weights: Any) -> None:
+    if not isinstance(weights, Tensor) or weights.dim() != 5 or weights.shape[-1] != weights.shape[-2]:
+        raise ValueError(
+            "weights must be (L, B, H, T, T) self-attention weights, got shape "
+            f"{tuple(getattr(weights, 'shape', ()))}"
+        )
+
+
+def cls_attention(weights: Tensor) -> Tensor:
+    """Where ``[CLS]`` (token 0) looks, over the patches: ``(L, B, H, N)``."""
+    _check_weights(weights)
+    return weights[..., 0, 1:]
+
+
+def attention_rollout(weights: Tensor, *, residual: bool = True) -> Tensor:
+    """Abnar & Zuidema's attention rollout: how much each input token flows into
+    each output token through all layers.
+
+    Per layer, average the heads, add the identity for the residual connection
+    (``0.5 A + 0.5 I``) and renormalise the rows; then multiply the layers,
+    ``R = A_L ⋯ A_1``. Returns ``R`` as ``(B, T, T)``; ``R[:, 0, 1:]`` is the
+    rollout of ``[CLS]`` over the patches.
+    """
+    _check_weights(weights)
+    L, B, H, T, _ = weights.shape
+    eye = torch.eye(T, dtype=weights.dtype, device=weights.device)
+    rollout = eye.expand(B, T, T)
+    for layer in range(L):
+        a = weights[layer].mean(dim=1)  # (B, T, T)
+        if residual:
+            a = 0.5 * a + 0.5 * eye
+        a = a / a.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+        rollout = a @ rollout  # (B, T, T)
+    return rollout
+
+
+def position_similarity(model: VisionTransformer) -> Tensor:
+    """Cosine similarity between the learned position embeddings of the patches
+    (``[CLS]`` excluded): ``(N, N)``."""
+    if not isinstance(model, VisionTransformer):
+        raise TypeError(f"expected a VisionTransformer, got {type(model).__name__}")
+    pos = F.normalize(model.pos_embed[0, 1:].detach(), dim=-1)  # (N, D)
+    return pos @ pos.T
+
+
+def random_shift(images: Tensor, max_shift: int = 1, generator: Optional[torch.Generator] = None) -> Tensor:
+    """Light augmentation: move each image by up to ``max_shift`` pixels in each
+    direction, filling with zeros (the background of the digits)."""
+    _check_images(images)
+    if max_shift == 0:
+        return images
+    B, C, H, W = images.shape
+    m = max_shift
+    padded = F.pad(images, (m, m, m, m))  # (B, C, H + 2m, W + 2m)
+    dy = torch.randint(0, 2 * m + 1, (B,), generator=generator)
+    dx = torch.randint(0, 2 * m + 1, (B,), generator=generator)
+    rows = (dy[:, None] + torch.arange(H)[None, :]).to(images.device)  # (B, H)
+    cols = (dx[:, None] + torch.arange(W)[None, :]).to(images.device)  # (B, W)
+    b = torch.arange(B, device=images.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def train_image_classifier(model: nn.Module, images: Tensor, labels: Tensor, config: Optional[Any] = None, *,
+                           augment: Optional[Callable[[Tensor, torch.Generator], Tensor]] = None, callback=None):
+    """Train ``model`` (a ViT or the CNN) on ``images (N, C, H, W)``, ``labels (N,)``
+    with the package's training loop (Adam, seeded batches, tqdm)."""
+    from .train import TrainConfig, run_training
+
+    config = config or TrainConfig()
+    _check_images(images)
+    if not isinstance(labels, Tensor) or labels.shape != (images.shape[0],):
+        raise ValueError(f"labels must have shape (N,) = ({images.shape[0]},), got {tuple(getattr(labels, 'shape', ()))}")
+    device = next(model.parameters()).device
+    n = images.shape[0]
+
+    def batch_loss(generator: torch.Generator) -> Tensor:
+        idx = torch.randint(n, (config.batch_size,), generator=generator)
+        x = images[idx]
+        if augment is not None:
+            x = augment(x, generator)
+        return F.cross_entropy(model(x.to(device)).logits, labels[idx].to(device))
+
+    return run_training(model, config, batch_loss, callback=callback)
+
+
+@torch.no_grad()
+def predict_images(model: nn.Module, images: Tensor, batch_size: int = 512) -> Dict[str, Tensor]:
+    """``{"pred": (N,), "probs": (N, C)}`` in eval mode."""
+    _check_images(images)
+    model.eval()
+    device = next(model.parameters()).device
+    probs = torch.cat([model(images[a:a + batch_size].to(device)).logits.softmax(-1).cpu()
+                       for a in range(0, images.shape[0], batch_size)])
+    return {"pred": probs.argmax(-1), "probs": probs}

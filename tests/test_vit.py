@@ -1,0 +1,93 @@
+"""Chapter 6's Vision Transformer, CNN baseline, rollout and the digits data."""
+import pytest
+import torch
+
+from attnbook.data.digits import load_digits_data, subset
+from attnbook.train import TrainConfig
+from attnbook.vit import (SmallCNN, ViTConfig, VisionTransformer, attention_rollout, cls_attention, patchify,
+                          position_similarity, predict_images, random_shift, train_image_classifier)
+
+
+def test_patchify_reading_order():
+    img = torch.arange(16.0).reshape(1, 1, 4, 4)
+    p = patchify(img, 2)
+    assert p.shape == (1, 4, 4)
+    assert p[0, 0].tolist() == [0, 1, 4, 5] and p[0, 1].tolist() == [2, 3, 6, 7]
+    assert p[0, 3].tolist() == [10, 11, 14, 15]
+    rgb = torch.randn(2, 3, 6, 6)
+    assert patchify(rgb, 3).shape == (2, 4, 27)
+    with pytest.raises(ValueError, match="divisible"):
+        patchify(img, 3)
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        patchify(torch.zeros(4, 4), 2)
+
+
+def test_vit_shapes_and_errors():
+    torch.manual_seed(0)
+    model = VisionTransformer(ViTConfig(patch_size=2, d_model=32, depth=3, nhead=4))
+    out = model(torch.rand(5, 1, 8, 8))
+    assert out.logits.shape == (5, 10) and out.weights.shape == (3, 5, 4, 17, 17)
+    assert torch.allclose(out.weights.sum(-1), torch.ones(3, 5, 4, 17), atol=1e-5)
+    assert cls_attention(out.weights).shape == (3, 5, 4, 16)
+    sim = position_similarity(model)
+    assert sim.shape == (16, 16) and torch.allclose(torch.diagonal(sim), torch.ones(16), atol=1e-5)
+    with pytest.raises(ValueError, match="8×8"):
+        model(torch.rand(2, 1, 16, 16))
+    with pytest.raises(ValueError, match="channel"):
+        model(torch.rand(2, 3, 8, 8))
+    with pytest.raises(ValueError, match="divisible"):
+        ViTConfig(image_size=(8, 8), patch_size=3)
+    with pytest.raises(TypeError):
+        position_similarity(SmallCNN())
+
+
+def test_rollout_rows_are_distributions_and_identity_without_attention():
+    torch.manual_seed(0)
+    w = torch.rand(2, 3, 4, 5, 5).softmax(-1)
+    r = attention_rollout(w)
+    assert r.shape == (3, 5, 5) and torch.allclose(r.sum(-1), torch.ones(3, 5), atol=1e-5)
+    eye = torch.eye(5).expand(2, 3, 4, 5, 5)
+    assert torch.allclose(attention_rollout(eye), torch.eye(5).expand(3, 5, 5))
+    # one layer without the residual: rollout = the head-averaged attention
+    assert torch.allclose(attention_rollout(w[:1], residual=False), w[0].mean(1), atol=1e-6)
+    with pytest.raises(ValueError, match="L, B, H, T, T"):
+        attention_rollout(torch.rand(3, 5, 5))
+
+
+def test_random_shift_moves_content():
+    g = torch.Generator().manual_seed(0)
+    img = torch.zeros(50, 1, 8, 8)
+    img[:, 0, 4, 4] = 1
+    out = random_shift(img, 1, g)
+    assert out.shape == img.shape and torch.allclose(out.sum((1, 2, 3)), torch.ones(50))
+    where = out[:, 0].flatten(1).argmax(1)
+    rows, cols = where // 8, where % 8
+    assert ((rows - 4).abs() <= 1).all() and ((cols - 4).abs() <= 1).all()
+    assert len(set(where.tolist())) > 1
+
+
+def test_digits_split_and_subset():
+    d = load_digits_data()
+    assert d.train_images.shape[1:] == (1, 8, 8) and len(d.train_images) + len(d.test_images) == 1797
+    assert abs(len(d.test_images) / 1797 - 0.3) < 0.01
+    assert 0 <= d.train_images.min() and d.train_images.max() <= 1
+    small = subset(d, 0.1, seed=1)
+    assert abs(len(small.train_images) - 0.1 * len(d.train_images)) < 10
+    assert set(small.train_labels.tolist()) == set(range(10))
+    big = subset(d, 0.5, seed=1)
+    as_set = lambda x: {tuple(v.flatten().tolist()) for v in x}
+    assert as_set(small.train_images) <= as_set(big.train_images)
+    with pytest.raises(ValueError, match="fraction"):
+        subset(d, 0)
+
+
+@pytest.mark.parametrize("kind", ["vit", "cnn"])
+def test_models_learn_digits(kind):
+    d = load_digits_data()
+    torch.manual_seed(0)
+    model = VisionTransformer(ViTConfig(patch_size=4, d_model=32, depth=1)) if kind == "vit" else SmallCNN(width=16)
+    train_image_classifier(model, d.train_images, d.train_labels,
+                           TrainConfig(steps=150, batch_size=64, lr=3e-3, progress=False),
+                           augment=lambda x, g: random_shift(x, 1, g))
+    acc = (predict_images(model, d.test_images)["pred"] == d.test_labels).float().mean().item()
+    assert acc > 0.6
