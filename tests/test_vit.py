@@ -1,4 +1,5 @@
 """Chapter 6's Vision Transformer, CNN baseline, rollout and the digits data."""
+import numpy as np
 import pytest
 import torch
 
@@ -91,3 +92,24 @@ def test_models_learn_digits(kind):
                            augment=lambda x, g: random_shift(x, 1, g))
     acc = (predict_images(model, d.test_images)["pred"] == d.test_labels).float().mean().item()
     assert acc > 0.6
+
+
+def test_shape_colour_task_ground_truth():
+    from attnbook.data.scenes import SceneConfig, make_scenes, shape_colour_task
+    scenes = make_scenes(SceneConfig(), 200, seed=0)
+    task = shape_colour_task(scenes, "circle")
+    n = len(task.labels)
+    assert 0 < n < 200 and task.images.shape == (n, 3, 32, 32)
+    c = SceneConfig().shapes.index("circle")
+    assert ((task.scenes.shapes == c).sum(1) == 1).all()
+    for i in range(min(n, 20)):
+        r, col = divmod(int(task.cells[i]), 4)
+        ys, xs = np.nonzero(task.masks[i].numpy())
+        assert (ys // 8 == r).all() and (xs // 8 == col).all()     # the object lies in its cell (= one patch)
+        k = int(np.flatnonzero(task.scenes.shapes[i] == c)[0])
+        assert task.labels[i] == task.scenes.colours[i, k]
+    sided = shape_colour_task(scenes, "circle", side=True)
+    assert len(sided.label_names) == 8 and torch.equal(sided.labels // 2, task.labels)
+    assert torch.equal(sided.labels % 2, (task.cells % 4 >= 2).long())
+    with pytest.raises(ValueError, match="not drawn"):
+        shape_colour_task(scenes, "diamond")

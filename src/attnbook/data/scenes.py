@@ -36,6 +36,8 @@ from .. import resolve_seed
 from .vocab import Vocab
 
 __all__ = [
+    "ShapeColourTask",
+    "shape_colour_task",
     "COLOURS",
     "SHAPES",
     "SceneConfig",
@@ -335,3 +337,55 @@ def make_scene_data(config: Optional[SceneConfig] = None, *, seed: Optional[int]
     info = {"task": "scenes", "seed": seed, "config": asdict(config)}
     return SceneData(train=_render(train_layouts, config), test=_render(test_layouts, config),
                      vocab=vocab, config=config, info=info)
+
+
+@dataclass
+class ShapeColourTask:
+    """"What colour is the <shape>?" on scenes that hold exactly one such shape.
+
+    The object that decides the label is known: ``cells[i]`` is the grid cell
+    (row-major index, ``row * grid + column``) that holds it, and ``masks[i]`` its
+    pixels — the ground truth for where a classifier should look.
+    """
+
+    images: Tensor  # (N, 3, H, W) float in 0..1
+    labels: Tensor  # (N,) index into label_names
+    cells: Tensor  # (N,) row-major index of the deciding object's cell
+    masks: Tensor  # (N, H, W) bool: the deciding object's pixels
+    scenes: "Scenes"  # the scenes kept (same order)
+    shape: str
+    label_names: Tuple[str, ...]  # e.g. ("red", ...) or ("red, left", "red, right", ...)
+
+
+def shape_colour_task(scenes: "Scenes", shape: str = "circle", *, side: bool = False) -> ShapeColourTask:
+    """Keep the scenes with exactly one ``shape``; the label is that object's colour.
+
+    With ``side=True`` the label also says whether the object is in the left or
+    the right half of the canvas (``2 × colours`` classes, ``colour * 2 + side``),
+    so that a model must use *where* things are as well as what they are.
+    """
+    config = scenes.config
+    if shape not in config.shapes:
+        raise ValueError(f"shape {shape!r} is not drawn in these scenes; they use {config.shapes}")
+    s = config.shapes.index(shape)
+    keep = np.flatnonzero((scenes.shapes == s).sum(axis=1) == 1)
+    if keep.size == 0:
+        raise ValueError(f"no scene holds exactly one {shape}")
+    k = (scenes.shapes[keep] == s).argmax(axis=1)  # which object is the shape
+    images = torch.from_numpy(scenes.images[keep]).permute(0, 3, 1, 2).float() / 255.0  # (N, 3, H, W)
+    cells = scenes.cells[keep, k]  # (N, 2)
+    labels = torch.from_numpy(scenes.colours[keep, k]).long()
+    names: Tuple[str, ...] = tuple(config.colours)
+    if side:
+        right = torch.from_numpy(cells[:, 1] >= config.grid / 2).long()
+        labels = labels * 2 + right
+        names = tuple(f"{c}, {s}" for c in config.colours for s in ("left", "right"))
+    return ShapeColourTask(
+        images=images,
+        labels=labels,
+        cells=torch.from_numpy(cells[:, 0] * config.grid + cells[:, 1]).long(),
+        masks=torch.from_numpy(scenes.masks[keep, k]),
+        scenes=scenes[keep],
+        shape=shape,
+        label_names=names,
+    )
