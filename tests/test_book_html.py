@@ -239,6 +239,10 @@ def _interact(driver, view, kind: str) -> str:
     if kind == "image":
         steps = view.find_elements(By.CSS_SELECTOR, ".attn-steps button")
         if len(steps) > 1:
+            # click a step that is not the one shown (a view may open on its last step)
+            if steps[-1].get_attribute("aria-pressed") == "true":
+                steps[0].click()
+                return "clicked the first step"
             steps[-1].click()
             return "clicked the last step"
         chain.move_to_element(view.find_element(By.CSS_SELECTOR, ".attn-imgbox")).perform()
