@@ -16,7 +16,6 @@ on a busy machine. Run it with ``python benchmarks/bench_attention.py``.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from typing import Callable
 
@@ -25,24 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from attnbook.attention import MultiHeadAttention, scaled_dot_product_attention
-
-
-def _median_times(steps: dict[str, Callable[[], None]], repeats: int, warmup: int = 1) -> dict[str, float]:
-    """Median wall time (s) of each step, after ``warmup`` untimed calls.
-
-    The steps take turns (a, b, c, a, b, c, ...), so a burst of load from
-    elsewhere on the machine slows all of them alike and the ratios stay fair.
-    """
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+from attnbook.cost import median_times as _median_times
 
 
 def _fwd_bwd(fn: Callable[[], torch.Tensor], grad_out: torch.Tensor, params) -> Callable[[], None]:
