@@ -32,8 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .attention import MultiHeadAttention, _check_bool, _check_tensor, _shape
+from .attention import MultiHeadAttention, _check_tensor, _shape
+from .data.vocab import pad_sequences
 from .seq2seq import DecodeOutput, _check_src, _check_tgt
+from .train import TrainConfig, run_training
 
 __all__ = [
     "POSITIONAL_KINDS",
@@ -209,50 +211,67 @@ def causal_mask(length: int, device: Optional[torch.device] = None) -> Tensor:
 # ---------------------------------------------------------------------------
 
 
-class _FeedForwardMixin:
-    """The position-wise feed-forward sub-layer, shared by both layer types:
-    ``linear2(dropout(activation(linear1(x))))``, the same small MLP at every position."""
+class _TransformerLayer(nn.Module):
+    """What the encoder and decoder layers share: the position-wise feed-forward
+    sub-layer ``linear2(dropout(activation(linear1(x))))``, one LayerNorm and one
+    dropout per sub-layer (``norm1``, ``dropout1``, ...), the attentions named in
+    ``_attentions``, and :meth:`from_torch`."""
+
+    _torch_class: type = nn.Module  # the torch layer with the same parameter names
+    _attentions: Tuple[str, ...] = ()  # MultiHeadAttention sub-modules, in torch's names
+    _n_norms = 0  # sub-layers, each with a LayerNorm and a dropout
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
+                 activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
+        super().__init__()
+        _positive_int(d_model, "d_model")
+        _positive_int(nhead, "nhead")
+        _positive_int(dim_feedforward, "dim_feedforward")
+        _check_dropout(dropout)
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
+        self.activation_name = activation
+        self.activation = _ACTIVATIONS[activation]
+        self.linear1 = nn.Linear(d_model, dim_feedforward)  # position-wise feed-forward: D -> F
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)  # F -> D
+        for k in range(1, self._n_norms + 1):
+            setattr(self, f"norm{k}", nn.LayerNorm(d_model, eps=layer_norm_eps))
+            setattr(self, f"dropout{k}", nn.Dropout(dropout))
+        for name in self._attentions:  # created last: the same random draws as before for a given seed
+            setattr(self, name, MultiHeadAttention(d_model, nhead, dropout=dropout))
 
     def _ff_block(self, x: Tensor) -> Tensor:
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
-
-def _init_layer(self: nn.Module, d_model: int, nhead: int, dim_feedforward: int, dropout: float,
-                activation: str, norm_first: bool, layer_norm_eps: float, n_norms: int) -> None:
-    _positive_int(d_model, "d_model")
-    _positive_int(nhead, "nhead")
-    _positive_int(dim_feedforward, "dim_feedforward")
-    _check_dropout(dropout)
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
-    self.activation_name = activation
-    self.activation = _ACTIVATIONS[activation]
-    self.linear1 = nn.Linear(d_model, dim_feedforward)  # position-wise feed-forward: D -> F
-    self.dropout = nn.Dropout(dropout)
-    self.linear2 = nn.Linear(dim_feedforward, d_model)  # F -> D
-    for k in range(1, n_norms + 1):
-        setattr(self, f"norm{k}", nn.LayerNorm(d_model, eps=layer_norm_eps))
-        setattr(self, f"dropout{k}", nn.Dropout(dropout))
-
-
-def _copy_common(new: nn.Module, layer: nn.Module, n_norms: int) -> None:
-    with torch.no_grad():
-        for name in ["linear1", "linear2"] + [f"norm{k}" for k in range(1, n_norms + 1)]:
-            for p_new, p_old in zip(getattr(new, name).parameters(), getattr(layer, name).parameters()):
-                p_new.copy_(p_old)
-
-
-def _torch_activation(layer: nn.Module) -> str:
-    act = layer.activation
-    if act is F.relu or isinstance(act, nn.ReLU):
-        return "relu"
-    if act is F.gelu or isinstance(act, nn.GELU):
-        return "gelu"
-    raise ValueError(f"unsupported activation {act!r}: only relu and gelu")
+    @classmethod
+    def from_torch(cls, layer: nn.Module) -> "_TransformerLayer":
+        """A copy of the matching ``torch.nn`` layer (``batch_first=True``): same numbers, same outputs."""
+        if not isinstance(layer, cls._torch_class):
+            raise TypeError(f"expected torch.nn.{cls._torch_class.__name__}, got {type(layer).__name__}")
+        if not layer.self_attn.batch_first:
+            raise ValueError("only batch_first=True layers can be copied (attnbook is batch first)")
+        act = layer.activation
+        if act is F.relu or isinstance(act, nn.ReLU):
+            activation = "relu"
+        elif act is F.gelu or isinstance(act, nn.GELU):
+            activation = "gelu"
+        else:
+            raise ValueError(f"unsupported activation {act!r}: only relu and gelu")
+        new = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
+                  layer.dropout.p, activation=activation, norm_first=layer.norm_first,
+                  layer_norm_eps=layer.norm1.eps)
+        for name in cls._attentions:
+            setattr(new, name, MultiHeadAttention.from_torch(getattr(layer, name)))
+        with torch.no_grad():
+            for name in ["linear1", "linear2"] + [f"norm{k}" for k in range(1, cls._n_norms + 1)]:
+                for p_new, p_old in zip(getattr(new, name).parameters(), getattr(layer, name).parameters()):
+                    p_new.copy_(p_old)
+        return new.to(layer.linear1.weight.device)
 
 
-class TransformerEncoderLayer(_FeedForwardMixin, nn.Module):
+class TransformerEncoderLayer(_TransformerLayer):
     """One encoder block of the Transformer::
 
         x -> self-attention -> dropout -> + x -> LayerNorm        (norm1)
@@ -261,28 +280,13 @@ class TransformerEncoderLayer(_FeedForwardMixin, nn.Module):
     (the paper's "post-norm"; ``norm_first=True`` normalises before each
     sub-layer instead, as most later models do). The residual ``+ x`` lets
     every layer add to its input instead of replacing it; the layer norm keeps
-    each position's vector at mean 0 and variance 1.
+    each position's vector at mean 0 and variance 1. ``from_torch`` copies a
+    ``torch.nn.TransformerEncoderLayer``.
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
-                 activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
-        super().__init__()
-        _init_layer(self, d_model, nhead, dim_feedforward, dropout, activation, norm_first, layer_norm_eps, 2)
-        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
-
-    @classmethod
-    def from_torch(cls, layer: nn.TransformerEncoderLayer) -> "TransformerEncoderLayer":
-        """A copy of a ``torch.nn.TransformerEncoderLayer`` (``batch_first=True``), same numbers."""
-        if not isinstance(layer, nn.TransformerEncoderLayer):
-            raise TypeError(f"expected torch.nn.TransformerEncoderLayer, got {type(layer).__name__}")
-        if not layer.self_attn.batch_first:
-            raise ValueError("only batch_first=True layers can be copied (attnbook is batch first)")
-        new = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
-                  layer.dropout.p, activation=_torch_activation(layer), norm_first=layer.norm_first,
-                  layer_norm_eps=layer.norm1.eps)
-        new.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
-        _copy_common(new, layer, 2)
-        return new.to(layer.linear1.weight.device)
+    _torch_class = nn.TransformerEncoderLayer
+    _attentions = ("self_attn",)
+    _n_norms = 2
 
     def forward(self, x: Tensor, *, key_padding_mask: Optional[Tensor] = None, attn_mask: Optional[Tensor] = None,
                 is_causal: bool = False) -> Tuple[Tensor, Tensor]:
@@ -311,7 +315,7 @@ class TransformerEncoderLayer(_FeedForwardMixin, nn.Module):
         return x, w
 
 
-class TransformerDecoderLayer(_FeedForwardMixin, nn.Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """One decoder block::
 
         y -> masked (causal) self-attention -> + y -> LayerNorm   (norm1)
@@ -323,27 +327,9 @@ class TransformerDecoderLayer(_FeedForwardMixin, nn.Module):
     decoder reads the source, the role Bahdanau's attention played in chapter 3.
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
-                 activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
-        super().__init__()
-        _init_layer(self, d_model, nhead, dim_feedforward, dropout, activation, norm_first, layer_norm_eps, 3)
-        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
-        self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)  # cross-attention
-
-    @classmethod
-    def from_torch(cls, layer: nn.TransformerDecoderLayer) -> "TransformerDecoderLayer":
-        """A copy of a ``torch.nn.TransformerDecoderLayer`` (``batch_first=True``), same numbers."""
-        if not isinstance(layer, nn.TransformerDecoderLayer):
-            raise TypeError(f"expected torch.nn.TransformerDecoderLayer, got {type(layer).__name__}")
-        if not layer.self_attn.batch_first:
-            raise ValueError("only batch_first=True layers can be copied (attnbook is batch first)")
-        new = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
-                  layer.dropout.p, activation=_torch_activation(layer), norm_first=layer.norm_first,
-                  layer_norm_eps=layer.norm1.eps)
-        new.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
-        new.multihead_attn = MultiHeadAttention.from_torch(layer.multihead_attn)
-        _copy_common(new, layer, 3)
-        return new.to(layer.linear1.weight.device)
+    _torch_class = nn.TransformerDecoderLayer
+    _attentions = ("self_attn", "multihead_attn")  # multihead_attn: the cross-attention
+    _n_norms = 3
 
     def forward(self, y: Tensor, memory: Tensor, *, tgt_key_padding_mask: Optional[Tensor] = None,
                 memory_key_padding_mask: Optional[Tensor] = None, tgt_mask: Optional[Tensor] = None,
@@ -706,8 +692,6 @@ def train_sequence_classifier(model: nn.Module, ids: Tensor, lengths: Tensor, la
                               config: Optional[Any] = None, *, callback=None):
     """Train a :class:`TransformerClassifier` on ``(ids (N, L), lengths (N,), labels (N,))``
     with the package's training loop (``attnbook.train.run_training``)."""
-    from .train import TrainConfig, run_training
-
     config = config or TrainConfig()
     if ids.dim() != 2 or lengths.shape != (ids.shape[0],) or labels.shape != (ids.shape[0],):
         raise ValueError(
@@ -743,8 +727,6 @@ def train_masked_lm(model: "MaskedLanguageModel", data: Any, config: Optional[An
     """Pretrain ``model`` on ``data.train`` (a ``LanguageData``) by masked-token
     prediction: each step draws a batch of sentences, corrupts them with
     :func:`mask_tokens` and minimises the cross-entropy at the chosen positions."""
-    from .train import TrainConfig, run_training
-
     config = config or TrainConfig()
     device = next(model.parameters()).device
     ids, lengths = data.encode(data.train)
@@ -782,8 +764,6 @@ def fill_masks(model: "MaskedLanguageModel", vocab: Any, sentences: Sequence[Seq
         rows.append(vocab.encode(s))
     model.eval()
     device = next(model.parameters()).device
-    from .data.vocab import pad_sequences
-
     ids, lengths = pad_sequences(rows, pad_id=vocab.pad_id)
     logits = model(ids.to(device), lengths.to(device)).logits  # (B, T, V)
     probs = logits[torch.arange(len(rows)), torch.as_tensor(list(positions))].softmax(-1).cpu()  # (B, V)
@@ -810,8 +790,6 @@ def evaluate_masked_lm(model: "MaskedLanguageModel", data: Any, sentences: Optio
             toks[i] = "[mask]"
             rows.append(data.vocab.encode(toks))
             where.append((si, i))
-    from .data.vocab import pad_sequences
-
     ids, lengths = pad_sequences(rows, pad_id=data.vocab.pad_id)
     model.eval()
     device = next(model.parameters()).device

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .train import TrainConfig, run_training
 from .transformer import TransformerEncoder
 
 __all__ = [
@@ -242,8 +243,6 @@ def train_image_classifier(model: nn.Module, images: Tensor, labels: Tensor, con
                            augment: Optional[Callable[[Tensor, torch.Generator], Tensor]] = None, callback=None):
     """Train ``model`` (a ViT or the CNN) on ``images (N, C, H, W)``, ``labels (N,)``
     with the package's training loop (Adam, seeded batches, tqdm)."""
-    from .train import TrainConfig, run_training
-
     config = config or TrainConfig()
     _check_images(images)
     if not isinstance(labels, Tensor) or labels.shape != (images.shape[0],):

@@ -244,10 +244,9 @@ def make_order_data(
     test = []
     for _ in range(n_test // 2):
         words, label = draw()
-        swapped = [("__a" if w in FOOD_OF else "__f" if w in FOOD_OF.values() else w) for w in words]
-        a = next(w for w in words if w in FOOD_OF)
-        f = next(w for w in words if w in FOOD_OF.values())
-        swapped = [f if w == "__a" else a if w == "__f" else w for w in swapped]
+        a = next(w for w in words if w in FOOD_OF)  # the one animal
+        f = next(w for w in words if w in FOOD_OF.values())  # the one food
+        swapped = [f if w == a else a if w == f else w for w in words]
         test += [(words, label), (swapped, 1 - label)]
 
     def encode(rows):
