@@ -489,17 +489,22 @@ class Seq2Seq(nn.Module):
             dropout=config.dropout,
             pad_id=config.pad_id,
         )
-        decoder = Decoder(
-            vocab_size=config.tgt_vocab_size,
-            emb_dim=config.emb_dim,
-            hidden_size=config.hidden_size,
-            enc_dim=encoder.out_dim,
-            dropout=config.dropout,
-            pad_id=config.pad_id,
-        )
+        decoder = cls._make_decoder(config, encoder.out_dim)
         model = cls(encoder=encoder, decoder=decoder, pad_id=config.pad_id, bos_id=config.bos_id, eos_id=config.eos_id)
         model.config = config
         return model
+
+    @staticmethod
+    def _make_decoder(config: Seq2SeqConfig, enc_dim: int) -> "BaseDecoder":
+        """The decoder ``from_config`` puts after the encoder (here: without attention)."""
+        return Decoder(
+            vocab_size=config.tgt_vocab_size,
+            emb_dim=config.emb_dim,
+            hidden_size=config.hidden_size,
+            enc_dim=enc_dim,
+            dropout=config.dropout,
+            pad_id=config.pad_id,
+        )
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
         """Teacher forcing.
@@ -592,18 +597,14 @@ class AttentionSeq2Seq(Seq2Seq):
                 f"AttentionSeq2Seq needs an AttentionSeq2SeqConfig, got {type(config).__name__}; "
                 "use Seq2Seq.from_config for the model without attention"
             )
-        encoder = Encoder(
-            vocab_size=config.src_vocab_size,
-            emb_dim=config.emb_dim,
-            hidden_size=config.hidden_size,
-            bidirectional=config.bidirectional,
-            dropout=config.dropout,
-            pad_id=config.pad_id,
-        )
-        decoder = AttentionDecoder(
+        return super().from_config(config)
+
+    @staticmethod
+    def _make_decoder(config: Seq2SeqConfig, enc_dim: int) -> "BaseDecoder":
+        return AttentionDecoder(
             vocab_size=config.tgt_vocab_size,
             emb_dim=config.emb_dim,
-            enc_dim=encoder.out_dim,
+            enc_dim=enc_dim,
             hidden_size=config.decoder_hidden_size,
             score=config.score,
             style=config.style,
@@ -611,6 +612,3 @@ class AttentionSeq2Seq(Seq2Seq):
             dropout=config.dropout,
             pad_id=config.pad_id,
         )
-        model = cls(encoder=encoder, decoder=decoder, pad_id=config.pad_id, bos_id=config.bos_id, eos_id=config.eos_id)
-        model.config = config
-        return model
