@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from attnbook.cost import (analytic_cost, attention_matrix_bytes, gradient_by_distance, make_layer, median_times,
-                           num_threads, time_layer)
+from attnbook.cost import (analytic_cost, attention_kernels, attention_matrix_bytes, compare_layers, crossover_length,
+                           gradient_by_distance, make_layer, median_times, num_threads, saved_tensor_bytes,
+                           thread_scaling, time_layer)
 
 
 def test_layers_map_sequences_to_sequences():
@@ -54,3 +55,50 @@ def test_timing_helpers_return_positive_times_and_restore_threads():
 def test_attention_matrix_bytes():
     assert attention_matrix_bytes(1024) == 4 * 1024 * 1024
     assert attention_matrix_bytes(10, batch=2, heads=8, dtype=torch.float16) == 2 * 8 * 100 * 2
+
+
+def test_compare_layers_and_crossover():
+    rows = compare_layers([8, 16], [8, 12], batch=2, repeats=1)
+    assert [(r["d"], r["n"]) for r in rows] == [(8, 8), (8, 16), (12, 8), (12, 16)]
+    assert all(r["rnn_s"] > 0 and r["attention_s"] > 0 for r in rows)
+    fake = [{"n": n, "rnn_s": 1.0, "attention_s": a} for n, a in [(32, 0.5), (64, 1.5), (128, 0.9), (256, 2), (512, 4)]]
+    assert crossover_length(fake) == 256           # attention dearer from 256 on, at every longer n
+    assert crossover_length(fake[:3]) is None      # cheaper again at the longest n: no crossover
+    with pytest.raises(ValueError, match="several widths"):
+        crossover_length(rows)
+    with pytest.raises(ValueError, match="lengths"):
+        compare_layers([], [8])
+    with pytest.raises(ValueError, match="widths"):
+        compare_layers([8], [0])
+
+
+def test_thread_scaling_measures_every_combination():
+    t = thread_scaling(16, 8, [1, 2], batch=2, repeats=1)
+    assert set(t) == {"rnn", "attention"} and all(set(v) == {1, 2} for v in t.values())
+    assert all(s > 0 for v in t.values() for s in v.values())
+    with pytest.raises(ValueError, match="threads"):
+        thread_scaling(16, 8, [0])
+
+
+def test_float64_follows_the_gradient_below_float32():
+    g32 = gradient_by_distance("rnn", 400, 16)
+    g64 = gradient_by_distance("rnn", 400, 16, dtype=torch.float64)
+    assert g32[0] == 0.0 and 0.0 < g64[0] < 1e-40      # float32 underflows; float64 does not
+    assert np.allclose(g32[-50:], g64[-50:], rtol=1e-3)  # the same numbers where float32 can hold them
+    with pytest.raises(ValueError, match="dtype"):
+        gradient_by_distance("rnn", 4, 4, dtype=torch.float16)
+
+
+def test_saved_bytes_show_the_matrix_the_fused_kernel_does_not_keep():
+    x = torch.randn(3, 5, requires_grad=True)
+    assert saved_tensor_bytes(lambda: (x * x).sum()) == 3 * 5 * 4   # x, saved once
+    with pytest.raises(ValueError, match="requires grad"):
+        saved_tensor_bytes(lambda: torch.ones(2))
+    rows = attention_kernels([32, 128], batch=1, heads=2, head_dim=8, repeats=1)
+    for r in rows:
+        n = r["n"]
+        assert r["matrix_bytes"] == 2 * n * n * 4
+        assert r["readable_saved_bytes"] >= r["matrix_bytes"]          # keeps the weights
+        assert r["fused_saved_bytes"] < 6 * 2 * n * 8 * 4              # O(n · Dh): q, k, v, output and a bit
+        assert r["max_difference"] < 1e-5
+        assert r["readable_s"] > 0 and r["fused_s"] > 0

@@ -395,6 +395,40 @@ def test_precomputed_view_svg_and_prerendered_png():
     assert v.data["images"][1] == svg
 
 
+def test_precomputed_view_over_a_grid_has_one_control_per_parameter():
+    calls = []
+
+    def make(d, n):
+        calls.append((d, n))
+        return {"cost": d * n}
+
+    v = PrecomputedView.from_grid({"d": [32, 64], "n": [16, 64, 256]}, make, controls={"d": "buttons"},
+                                  index={"d": 64, "n": 16})
+    assert calls == [(32, 16), (32, 64), (32, 256), (64, 16), (64, 64), (64, 256)]   # row-major, n fastest
+    d = v.data
+    assert d["axes"] == [{"label": "d", "values": ["32", "64"], "control": "buttons"},
+                         {"label": "n", "values": ["16", "64", "256"], "control": "slider"}]
+    assert d["values"][v.index] == "d = 64, n = 16" and v.index == 3
+    assert d["data"][5] == [["cost", "16384"]]
+    assert PrecomputedView.from_grid({"d": [1, 2]}, lambda d: {"x": d}, index=1).index == 1
+
+
+@pytest.mark.parametrize(
+    "grid, kwargs, match",
+    [
+        ({}, {}, r"non-empty dict"),
+        ({"d": []}, {}, r"grid\['d'\] must be a non-empty list"),
+        ({"d": [1]}, {"controls": {"n": "slider"}}, r"not in the grid"),
+        ({"d": [1]}, {"controls": {"d": "knob"}}, r"control"),
+        ({"d": [1], "n": [2]}, {"index": {"d": 1}}, r"every parameter"),
+        ({"d": [1], "n": [2]}, {"index": {"d": 1, "n": 3}}, r"not a point"),
+    ],
+)
+def test_precomputed_grid_rejects_bad_input_with_a_clear_error(grid, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PrecomputedView.from_grid(grid, lambda **p: {"x": 1}, **kwargs)
+
+
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [

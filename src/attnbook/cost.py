@@ -14,12 +14,19 @@ This module measures them instead of quoting them, on whatever machine runs it:
 * :func:`median_times` — fair timing of several steps that take turns;
 * :func:`time_layer` — forward + backward time of one recurrent or one
   self-attention layer of width ``d`` on sequences of length ``n``;
+  :func:`compare_layers` times both, taking turns, over a grid of ``n`` and
+  ``d``, and :func:`crossover_length` reads off where attention becomes the
+  dearer of the two;
+* :func:`thread_scaling` — the same work on one thread and on several;
 * :func:`analytic_cost` — the multiply-adds and sequential steps of Table 1's
   formulas, to draw beside the measured points;
 * :func:`gradient_by_distance` — the path-length measurement: the size of the
   gradient of the last output with respect to each input;
 * :func:`num_threads` — run a block with a given number of CPU threads;
-* :func:`attention_matrix_bytes` — the memory of the n × n weights.
+* :func:`attention_matrix_bytes` — the memory of the n × n weights;
+  :func:`saved_tensor_bytes` measures what a computation keeps for its backward
+  pass, and :func:`attention_kernels` compares the readable attention with
+  torch's fused kernel in memory and time.
 
 Times depend on the machine and its load; compare them within one run (ratios
 and orderings), never against fixed numbers.
@@ -29,23 +36,29 @@ from __future__ import annotations
 import contextlib
 import statistics
 import time
-from typing import Callable, Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .attention import MultiHeadAttention
+from .attention import MultiHeadAttention, scaled_dot_product_attention
 
 __all__ = [
     "LAYER_KINDS",
     "median_times",
     "make_layer",
     "time_layer",
+    "compare_layers",
+    "crossover_length",
+    "thread_scaling",
     "analytic_cost",
     "gradient_by_distance",
     "num_threads",
     "attention_matrix_bytes",
+    "saved_tensor_bytes",
+    "attention_kernels",
 ]
 
 LAYER_KINDS = ("rnn", "attention")
@@ -113,10 +126,9 @@ def make_layer(kind: str, d: int, *, heads: int = 1, seed: int = 0) -> nn.Module
     return _Recurrent(d) if kind == "rnn" else _SelfAttention(d, heads)
 
 
-def time_layer(kind: str, n: int, d: int, *, batch: int = 8, heads: int = 1, repeats: int = 5,
-               backward: bool = True, seed: int = 0) -> float:
-    """Median seconds of one forward (+ backward) pass of a ``kind`` layer on a
-    ``(batch, n, d)`` input."""
+def _layer_step(kind: str, n: int, d: int, *, batch: int, heads: int, backward: bool,
+                seed: int) -> Callable[[], None]:
+    """One forward (+ backward) pass of a seeded ``kind`` layer on a fixed ``(batch, n, d)`` input."""
     _check_positive(n=n, d=d, batch=batch)
     layer = make_layer(kind, d, heads=heads, seed=seed)
     g = torch.Generator().manual_seed(seed)
@@ -132,7 +144,82 @@ def time_layer(kind: str, n: int, d: int, *, batch: int = 8, heads: int = 1, rep
             with torch.no_grad():
                 layer(x)
 
+    return step
+
+
+def time_layer(kind: str, n: int, d: int, *, batch: int = 8, heads: int = 1, repeats: int = 5,
+               backward: bool = True, seed: int = 0) -> float:
+    """Median seconds of one forward (+ backward) pass of a ``kind`` layer on a
+    ``(batch, n, d)`` input."""
+    step = _layer_step(kind, n, d, batch=batch, heads=heads, backward=backward, seed=seed)
     return median_times({"step": step}, repeats)["step"]
+
+
+def compare_layers(lengths: Sequence[int], widths: Sequence[int] = (64,), *, batch: int = 8, heads: int = 1,
+                   repeats: int = 3, backward: bool = True, seed: int = 0) -> List[Dict[str, float]]:
+    """Time a recurrent and a self-attention layer on every ``(d, n)`` of the grid.
+
+    At each point the two layers take turns (:func:`median_times`), so load from
+    elsewhere on the machine slows both alike. Returns one row per point:
+    ``{"d", "n", "rnn_s", "attention_s"}`` (median seconds of forward + backward),
+    ordered by ``d``, then ``n``.
+    """
+    lengths, widths = _positive_list(lengths, "lengths"), _positive_list(widths, "widths")
+    rows = []
+    for d in widths:
+        for n in lengths:
+            steps = {kind: _layer_step(kind, n, d, batch=batch, heads=heads, backward=backward, seed=seed)
+                     for kind in LAYER_KINDS}
+            t = median_times(steps, repeats)
+            rows.append({"d": d, "n": n, "rnn_s": t["rnn"], "attention_s": t["attention"]})
+    return rows
+
+
+def crossover_length(rows: Sequence[Dict[str, float]]) -> Optional[int]:
+    """The shortest measured ``n`` from which on self-attention is slower than
+    the recurrence at every longer measured ``n`` too (rows of one ``d``, from
+    :func:`compare_layers`); None if attention is not slower at the longest ``n``."""
+    rows = sorted(rows, key=lambda r: r["n"])
+    if len({r.get("d") for r in rows}) > 1:
+        raise ValueError("rows mix several widths d: pass the rows of one d")
+    found = None
+    for r in reversed(rows):
+        if r["attention_s"] > r["rnn_s"]:
+            found = int(r["n"])
+        else:
+            break
+    return found
+
+
+def thread_scaling(n: int, d: int, threads: Sequence[int], *, batch: int = 8, heads: int = 1, repeats: int = 5,
+                   seed: int = 0) -> Dict[str, Dict[int, float]]:
+    """Forward + backward seconds of both layers with each number of CPU threads.
+
+    All (layer, threads) combinations take turns, so they are measured under
+    the same conditions. Returns ``{"rnn": {threads: s}, "attention": {threads: s}}``.
+    """
+    threads = _positive_list(threads, "threads")
+    steps = {}
+    for kind in LAYER_KINDS:
+        step = _layer_step(kind, n, d, batch=batch, heads=heads, backward=True, seed=seed)
+        for k in threads:
+            def run(step=step, k=k) -> None:
+                with num_threads(k):
+                    step()
+            steps[(kind, k)] = run
+    t = median_times(steps, repeats)
+    return {kind: {k: t[(kind, k)] for k in threads} for kind in LAYER_KINDS}
+
+
+def _positive_list(values: Sequence[int], name: str) -> List[int]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name} must be a list of positive integers, got {values!r}")
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} is empty")
+    for v in values:
+        _check_positive(**{f"every entry of {name}": v})
+    return [int(v) for v in values]
 
 
 def analytic_cost(kind: str, n: int, d: int) -> Dict[str, int]:
@@ -153,20 +240,25 @@ def analytic_cost(kind: str, n: int, d: int) -> Dict[str, int]:
     return {"multiply_adds": 4 * n * d * d + 2 * n * n * d, "sequential_steps": 1, "max_path_length": 1}
 
 
-def gradient_by_distance(kind: str, n: int, d: int, *, seed: int = 0, heads: int = 1) -> np.ndarray:
+def gradient_by_distance(kind: str, n: int, d: int, *, seed: int = 0, heads: int = 1,
+                         dtype: torch.dtype = torch.float32) -> np.ndarray:
     """``‖∂y_last / ∂x_t‖`` for every input position ``t`` (an untrained layer,
     one random sequence): how strongly the last output depends on each input.
 
     Returns an array of ``n`` norms; entry 0 is the first input, entry ``n-1``
     the last. Through a recurrence the signal from early inputs passes through
     many steps and fades; through attention every input is one step away.
+    ``dtype=torch.float64`` follows a fading gradient far below float32's
+    smallest number (about 1e-45), where float32 gives exactly 0.
     """
     _check_positive(n=n, d=d)
-    layer = make_layer(kind, d, heads=heads, seed=seed)
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    layer = make_layer(kind, d, heads=heads, seed=seed).to(dtype)
     g = torch.Generator().manual_seed(seed + 1)
-    x = torch.randn(1, n, d, generator=g, requires_grad=True)
+    x = torch.randn(1, n, d, generator=g).to(dtype).requires_grad_()  # same draws in either dtype
     y = layer(x)[0, -1]  # (d,): the last output
-    direction = torch.randn(d, generator=g)
+    direction = torch.randn(d, generator=g).to(dtype)
     (grad,) = torch.autograd.grad(y @ direction, x)  # (1, n, d)
     return grad[0].norm(dim=-1).numpy()
 
@@ -189,3 +281,61 @@ def attention_matrix_bytes(n: int, *, batch: int = 1, heads: int = 1, dtype: tor
     the backward pass (a fused kernel recomputes them instead of storing them)."""
     _check_positive(n=n, batch=batch, heads=heads)
     return batch * heads * n * n * torch.empty(0, dtype=dtype).element_size()
+
+
+def saved_tensor_bytes(fn: Callable[[], Tensor]) -> int:
+    """Bytes of the tensors autograd keeps for the backward pass while ``fn()``
+    runs (each storage counted once; the output itself too, if it is kept).
+
+    This is the memory a layer holds from its forward pass until its backward
+    pass — for the readable attention it includes the n × n weights."""
+    storages: Dict[int, int] = {}
+
+    def pack(t: Tensor) -> Tensor:
+        storage = t.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        raise ValueError("fn must return a tensor that requires grad (give it inputs with requires_grad=True)")
+    return sum(storages.values())
+
+
+def attention_kernels(lengths: Sequence[int], *, batch: int = 1, heads: int = 4, head_dim: int = 16,
+                      repeats: int = 3, seed: int = 0) -> List[Dict[str, float]]:
+    """The readable :func:`attnbook.attention.scaled_dot_product_attention`
+    against torch's fused ``torch.nn.functional.scaled_dot_product_attention``
+    on ``(batch, heads, n, head_dim)`` queries, keys and values.
+
+    Returns one row per ``n``: ``matrix_bytes`` (the n × n weights of every
+    head), ``readable_saved_bytes`` and ``fused_saved_bytes`` (kept for the
+    backward pass, :func:`saved_tensor_bytes`), ``readable_s`` and ``fused_s``
+    (median seconds of forward + backward, taking turns), and ``max_difference``
+    between the two outputs.
+    """
+    lengths = _positive_list(lengths, "lengths")
+    _check_positive(batch=batch, heads=heads, head_dim=head_dim)
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for n in lengths:
+        q, k, v = (torch.randn(batch, heads, n, head_dim, generator=g).requires_grad_() for _ in range(3))
+        grad = torch.randn(batch, heads, n, head_dim, generator=g)
+        fns = {"readable": lambda: scaled_dot_product_attention(q, k, v)[0],
+               "fused": lambda: F.scaled_dot_product_attention(q, k, v)}
+        saved = {name: saved_tensor_bytes(fn) for name, fn in fns.items()}
+        with torch.no_grad():
+            diff = (fns["readable"]() - fns["fused"]()).abs().max().item()
+
+        def steps(fn):
+            def step() -> None:
+                q.grad = k.grad = v.grad = None
+                fn().backward(grad)
+            return step
+
+        t = median_times({name: steps(fn) for name, fn in fns.items()}, repeats)
+        rows.append({"n": n, "matrix_bytes": attention_matrix_bytes(n, batch=batch, heads=heads),
+                     "readable_saved_bytes": saved["readable"], "fused_saved_bytes": saved["fused"],
+                     "readable_s": t["readable"], "fused_s": t["fused"], "max_difference": diff})
+    return rows

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -755,7 +756,8 @@ class PrecomputedView(_View):
     dpi : int
         Resolution of rendered figures (default 80: small pages).
 
-    See also :meth:`from_function`.
+    See also :meth:`from_function`, and :meth:`from_grid` for one control per
+    parameter over a grid of values (e.g. width × length).
     """
 
     _esm = _compact(JS_DIR / "precomputed.js")
@@ -777,6 +779,7 @@ class PrecomputedView(_View):
         decimals: int = 3,
         alt: str = "figure",
         title: str = "",
+        axes: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         decimals = _check_decimals(decimals)
         if isinstance(values, str) or not isinstance(values, Sequence) and not hasattr(values, "__len__"):
@@ -810,7 +813,75 @@ class PrecomputedView(_View):
             raise ValueError(f"index must be an integer from 0 to {n - 1}, got {index!r}")
         payload = {"label": str(label), "values": labels, "control": control, "images": images,
                    "data": rows, "captions": caps, "alt": str(alt)}
+        if axes is not None:
+            payload["axes"] = self._axes(axes, n)
         super().__init__(data=payload, title=title, index=int(index))
+
+    @staticmethod
+    def _axes(axes: Sequence[Mapping[str, Any]], n: int) -> list[dict]:
+        """Check the axes of a grid (see :meth:`from_grid`): their sizes multiply to ``n``."""
+        out, size = [], 1
+        for a in axes:
+            values = [_value_label(v) for v in a["values"]]
+            control = a.get("control", "slider")
+            if not values:
+                raise ValueError(f"axis {a['label']!r} has no values")
+            if control not in ("slider", "dropdown", "buttons"):
+                raise ValueError(f"control must be 'slider', 'dropdown' or 'buttons', got {control!r}")
+            out.append({"label": str(a["label"]), "values": values, "control": control})
+            size *= len(values)
+        if size != n:
+            raise ValueError(f"the axes make a grid of {size} points but there are {n} values")
+        return out
+
+    @classmethod
+    def from_grid(
+        cls,
+        grid: Mapping[str, Sequence[Any]],
+        make: Callable[..., Any],
+        *,
+        controls: Mapping[str, str] | None = None,
+        index: Mapping[str, Any] | int = 0,
+        **kwargs: Any,
+    ) -> "PrecomputedView":
+        """One control per parameter over every combination of their values.
+
+        ``grid`` maps each parameter's name to its values, e.g.
+        ``{"d": [32, 64], "n": [16, 64, 256]}``; ``make(**point)`` is called for
+        every point (``make(d=32, n=16)``, ...) and returns what
+        :meth:`from_function`'s ``make`` returns. ``controls`` picks each
+        parameter's control (default: slider); ``index`` is the point shown
+        first, as ``{name: value}`` or a position in the row-major order. Other
+        keyword arguments are the constructor's.
+        """
+        if not isinstance(grid, Mapping) or not grid:
+            raise ValueError("grid must be a non-empty dict of parameter name -> list of values")
+        names = [str(k) for k in grid]
+        value_lists = []
+        for name, values in grid.items():
+            if isinstance(values, str) or not hasattr(values, "__len__") or len(values) == 0:
+                raise ValueError(f"grid[{name!r}] must be a non-empty list of values")
+            value_lists.append(list(values))
+        controls = dict(controls or {})
+        unknown = set(controls) - set(names)
+        if unknown:
+            raise ValueError(f"controls names {sorted(unknown)} that are not in the grid {names}")
+        points = [dict(zip(names, combo)) for combo in itertools.product(*value_lists)]
+        if isinstance(index, Mapping):
+            missing = set(names) - set(index)
+            if missing or set(index) - set(names):
+                raise ValueError(f"index must name every parameter of the grid {names}, got {sorted(index)}")
+            try:
+                index = points.index({k: index[k] for k in names})
+            except ValueError:
+                raise ValueError(f"index {dict(index)} is not a point of the grid") from None
+        labels = [", ".join(f"{k} = {_value_label(v)}" for k, v in p.items()) for p in points]
+        axes = [{"label": name, "values": vals, "control": controls.get(name, "slider")}
+                for name, vals in zip(names, value_lists)]
+        view = cls.from_function(points, lambda p: make(**p), label=" × ".join(names), index=index,
+                                 axes=axes, **kwargs)
+        view.data = {**view.data, "values": labels}
+        return view
 
     @classmethod
     def from_function(

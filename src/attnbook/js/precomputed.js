@@ -1,6 +1,7 @@
 // PrecomputedView (attnbook.widgets): a slider, dropdown or row of buttons over
-// a few values, each with a figure and/or small data computed in Python; moving
-// the control switches between them in the browser, no kernel needed.
+// a few values -- or one control per axis of a grid of values -- each with a
+// figure and/or small data computed in Python; moving a control switches
+// between them in the browser, no kernel needed.
 // Text goes in with textContent only.
 
 function h(tag, cls, text) {
@@ -10,55 +11,70 @@ function h(tag, cls, text) {
   return el;
 }
 
+// One control (slider, dropdown or buttons) over the values of one axis;
+// returns its element and a sync(i) that shows value i as chosen.
+function makeControl(axis, onChoose) {
+  const box = h("span", "attn-control");
+  box.append(h("span", "attn-control-name", axis.label));
+  const n = axis.values.length;
+  if (axis.control === "dropdown") {
+    const select = h("select");
+    select.setAttribute("aria-label", axis.label);
+    axis.values.forEach((v, i) => {
+      const o = h("option", null, v);
+      o.value = String(i);
+      select.append(o);
+    });
+    select.addEventListener("change", () => onChoose(Number(select.value)));
+    box.append(select);
+    return { el: box, sync: (i) => (select.value = String(i)) };
+  }
+  if (axis.control === "buttons") {
+    const buttons = axis.values.map((v, i) => {
+      const b = h("button", "attn-btn", v);
+      b.type = "button";
+      b.addEventListener("click", () => onChoose(i));
+      return b;
+    });
+    box.append(...buttons);
+    return { el: box, sync: (i) => buttons.forEach((b, k) => b.setAttribute("aria-pressed", String(k === i))) };
+  }
+  const slider = h("input");
+  slider.type = "range";
+  slider.min = "0";
+  slider.max = String(n - 1);
+  slider.step = "1";
+  slider.setAttribute("aria-label", axis.label);
+  const value = h("span", "attn-value");
+  slider.addEventListener("input", () => onChoose(Number(slider.value)));
+  box.append(slider, value);
+  return {
+    el: box,
+    sync: (i) => {
+      slider.value = String(i);
+      value.textContent = axis.values[i];
+      slider.setAttribute("aria-valuetext", `${axis.label} ${axis.values[i]}`);
+    },
+  };
+}
+
 function build(model, el) {
   const data = model.get("data");
   const n = data.values.length;
+  // One axis, or a grid of several (values in row-major order, the last axis fastest).
+  const axes = data.axes || [{ label: data.label, values: data.values, control: data.control }];
+  const strides = axes.map((_, a) => axes.slice(a + 1).reduce((p, ax) => p * ax.values.length, 1));
   let index = Math.min(Math.max(model.get("index") || 0, 0), n - 1);
+  const position = (a) => Math.floor(index / strides[a]) % axes[a].values.length;
 
   const root = h("div", "attn-view attn-precomputed");
   root.dataset.attnView = "precomputed";
   if (model.get("title")) root.append(h("div", "attn-title", model.get("title")));
   const controls = h("div", "attn-controls");
-  const box = h("span", "attn-control");
-  box.append(h("span", "attn-control-name", data.label));
-  let sync = () => {};
-  if (data.control === "dropdown") {
-    const select = h("select");
-    select.setAttribute("aria-label", data.label);
-    data.values.forEach((v, i) => {
-      const o = h("option", null, v);
-      o.value = String(i);
-      select.append(o);
-    });
-    select.addEventListener("change", () => choose(Number(select.value)));
-    sync = () => (select.value = String(index));
-    box.append(select);
-  } else if (data.control === "buttons") {
-    const buttons = data.values.map((v, i) => {
-      const b = h("button", "attn-btn", v);
-      b.type = "button";
-      b.addEventListener("click", () => choose(i));
-      return b;
-    });
-    sync = () => buttons.forEach((b, i) => b.setAttribute("aria-pressed", String(i === index)));
-    box.append(...buttons);
-  } else {
-    const slider = h("input");
-    slider.type = "range";
-    slider.min = "0";
-    slider.max = String(n - 1);
-    slider.step = "1";
-    slider.setAttribute("aria-label", data.label);
-    const value = h("span", "attn-value");
-    slider.addEventListener("input", () => choose(Number(slider.value)));
-    sync = () => {
-      slider.value = String(index);
-      value.textContent = data.values[index];
-      slider.setAttribute("aria-valuetext", `${data.label} ${data.values[index]}`);
-    };
-    box.append(slider, value);
-  }
-  controls.append(box);
+  const made = axes.map((axis, a) =>
+    makeControl(axis, (i) => choose(index + (i - position(a)) * strides[a])),
+  );
+  controls.append(...made.map((c) => c.el));
   root.append(controls);
 
   const img = h("img", "attn-figure");
@@ -76,16 +92,17 @@ function build(model, el) {
   }
 
   function show() {
-    sync();
+    made.forEach((c, a) => c.sync(position(a)));
+    const chosen = axes.map((axis, a) => `${axis.label} = ${axis.values[position(a)]}`).join(", ");
     const src = data.images[index];
     img.hidden = !src;
     if (src) {
       img.src = src;
-      img.alt = `${data.alt || "figure"} for ${data.label} = ${data.values[index]}`;
+      img.alt = `${data.alt || "figure"} for ${chosen}`;
       if (data.width) img.style.width = `${data.width}px`;
     }
     const text = data.captions ? data.captions[index] : null;
-    caption.textContent = text || `${data.label} = ${data.values[index]}`;
+    caption.textContent = text || chosen;
     table.replaceChildren();
     const row = data.data ? data.data[index] : null;
     table.hidden = !row;
