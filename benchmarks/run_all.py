@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_attention  # noqa: E402
+import bench_layers  # noqa: E402
 import chapter_times  # noqa: E402
 import page_weight  # noqa: E402
 
@@ -15,6 +16,8 @@ def main() -> int:
     chapter_times.main([])
     print()
     bench_attention.main()
+    print()
+    bench_layers.main([])
     print()
     page_weight.main()
     return 0

@@ -102,3 +102,8 @@ def test_saved_bytes_show_the_matrix_the_fused_kernel_does_not_keep():
         assert r["fused_saved_bytes"] < 6 * 2 * n * 8 * 4              # O(n · Dh): q, k, v, output and a bit
         assert r["max_difference"] < 1e-5
         assert r["readable_s"] > 0 and r["fused_s"] > 0
+
+
+def test_bad_device_is_named():
+    with pytest.raises(ValueError, match="device"):
+        time_layer("rnn", 4, 4, device="gpu0")

@@ -6,6 +6,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from attnbook import viz  # noqa: E402
@@ -91,3 +92,28 @@ def test_correctness_map_rejects_bad_input():
         viz.correctness_map([REF], [REF, REF])
     with pytest.raises(ValueError, match="row labels"):
         viz.correctness_map([REF], [REF], row_labels=["a", "b"])
+
+
+def test_timeline_events_are_in_the_bibliography_and_in_order():
+    bib = (Path(__file__).resolve().parents[1] / "book" / "references.bib").read_text()
+    for events in (viz.TIMELINE, viz.WHAT_CAME_NEXT):
+        assert [e[0] for e in events] == sorted(e[0] for e in events)
+        for year, name, what, key in events:
+            assert "{" + key + "," in bib, f"{name}: {key} is not in references.bib"
+    fig = viz.timeline(sorted(viz.TIMELINE + viz.WHAT_CAME_NEXT))
+    assert len(fig.axes[0].texts) == len(viz.TIMELINE) + len(viz.WHAT_CAME_NEXT)
+    plt.close(fig)
+
+
+def test_glue_hands_the_value_to_myst_nb_or_does_nothing_without_it(monkeypatch):
+    import sys
+
+    import myst_nb
+
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda *a, **k: calls.append((a, k)))
+    viz.glue("crossover", 512)
+    assert calls == [(("crossover", 512), {"display": False})]
+    monkeypatch.setitem(sys.modules, "myst_nb", None)   # as in Colab: not installed
+    viz.glue("crossover", 512)
+    assert len(calls) == 1

@@ -47,6 +47,12 @@ from .attention import MultiHeadAttention, scaled_dot_product_attention
 
 __all__ = [
     "LAYER_KINDS",
+    "LENGTHS",
+    "WIDTHS",
+    "KERNEL_LENGTHS",
+    "layer_table",
+    "thread_table",
+    "kernel_table",
     "median_times",
     "make_layer",
     "time_layer",
@@ -62,6 +68,12 @@ __all__ = [
 ]
 
 LAYER_KINDS = ("rnn", "attention")
+
+#: The grid chapter 7 and ``make bench`` measure: sequence lengths n and widths d
+#: for the layer comparison, and lengths for the attention kernels.
+LENGTHS = (16, 32, 64, 128, 256, 512, 1024)
+WIDTHS = (32, 64, 128, 256)
+KERNEL_LENGTHS = (256, 512, 1024, 2048, 4096)
 
 
 def median_times(steps: Dict[str, Callable[[], None]], repeats: int, warmup: int = 1) -> Dict[str, float]:
@@ -126,14 +138,23 @@ def make_layer(kind: str, d: int, *, heads: int = 1, seed: int = 0) -> nn.Module
     return _Recurrent(d) if kind == "rnn" else _SelfAttention(d, heads)
 
 
+def _device(device) -> torch.device:
+    try:
+        return torch.device("cpu" if device is None else device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be a torch device or its name ('cpu', 'cuda'), got {device!r}") from None
+
+
 def _layer_step(kind: str, n: int, d: int, *, batch: int, heads: int, backward: bool,
-                seed: int) -> Callable[[], None]:
+                seed: int, device=None) -> Callable[[], None]:
     """One forward (+ backward) pass of a seeded ``kind`` layer on a fixed ``(batch, n, d)`` input."""
     _check_positive(n=n, d=d, batch=batch)
-    layer = make_layer(kind, d, heads=heads, seed=seed)
+    device = _device(device)
+    layer = make_layer(kind, d, heads=heads, seed=seed).to(device)
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, n, d, generator=g, requires_grad=backward)
-    grad = torch.randn(batch, n, d, generator=g)
+    x = torch.randn(batch, n, d, generator=g).to(device).requires_grad_(backward)
+    grad = torch.randn(batch, n, d, generator=g).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def step() -> None:
         if backward:
@@ -143,32 +164,34 @@ def _layer_step(kind: str, n: int, d: int, *, batch: int, heads: int, backward: 
         else:
             with torch.no_grad():
                 layer(x)
+        sync()  # a GPU runs asynchronously: wait for it, or the time is only the launch
 
     return step
 
 
 def time_layer(kind: str, n: int, d: int, *, batch: int = 8, heads: int = 1, repeats: int = 5,
-               backward: bool = True, seed: int = 0) -> float:
+               backward: bool = True, seed: int = 0, device=None) -> float:
     """Median seconds of one forward (+ backward) pass of a ``kind`` layer on a
-    ``(batch, n, d)`` input."""
-    step = _layer_step(kind, n, d, batch=batch, heads=heads, backward=backward, seed=seed)
+    ``(batch, n, d)`` input (on the CPU unless ``device`` says otherwise)."""
+    step = _layer_step(kind, n, d, batch=batch, heads=heads, backward=backward, seed=seed, device=device)
     return median_times({"step": step}, repeats)["step"]
 
 
 def compare_layers(lengths: Sequence[int], widths: Sequence[int] = (64,), *, batch: int = 8, heads: int = 1,
-                   repeats: int = 3, backward: bool = True, seed: int = 0) -> List[Dict[str, float]]:
+                   repeats: int = 3, backward: bool = True, seed: int = 0, device=None) -> List[Dict[str, float]]:
     """Time a recurrent and a self-attention layer on every ``(d, n)`` of the grid.
 
     At each point the two layers take turns (:func:`median_times`), so load from
     elsewhere on the machine slows both alike. Returns one row per point:
     ``{"d", "n", "rnn_s", "attention_s"}`` (median seconds of forward + backward),
-    ordered by ``d``, then ``n``.
+    ordered by ``d``, then ``n``. ``device`` (default: the CPU) may be ``"cuda"``.
     """
     lengths, widths = _positive_list(lengths, "lengths"), _positive_list(widths, "widths")
     rows = []
     for d in widths:
         for n in lengths:
-            steps = {kind: _layer_step(kind, n, d, batch=batch, heads=heads, backward=backward, seed=seed)
+            steps = {kind: _layer_step(kind, n, d, batch=batch, heads=heads, backward=backward, seed=seed,
+                                       device=device)
                      for kind in LAYER_KINDS}
             t = median_times(steps, repeats)
             rows.append({"d": d, "n": n, "rnn_s": t["rnn"], "attention_s": t["attention"]})
@@ -339,3 +362,48 @@ def attention_kernels(lengths: Sequence[int], *, batch: int = 1, heads: int = 4,
                      "readable_saved_bytes": saved["readable"], "fused_saved_bytes": saved["fused"],
                      "readable_s": t["readable"], "fused_s": t["fused"], "max_difference": diff})
     return rows
+
+
+# --------------------------------------------------------------------------- tables (chapter 7 and make bench)
+
+
+def layer_table(rows: Sequence[Dict[str, float]], d: int) -> str:
+    """Table 1, measured: the rows of :func:`compare_layers` for width ``d``
+    beside the analytic multiply-adds and sequential steps."""
+    rows = sorted((r for r in rows if r["d"] == d), key=lambda r: r["n"])
+    if not rows:
+        raise ValueError(f"no rows for d = {d}")
+    lines = [f"d = {d}: forward + backward of one layer, batch of sequences, median ms",
+             f"{'n':>6} | {'RNN ms':>8} {'attn ms':>8} {'attn/RNN':>9} | {'RNN mult-adds':>14} "
+             f"{'attn mult-adds':>15} | {'sequential steps':>16}"]
+    for r in rows:
+        n = int(r["n"])
+        rnn, att = analytic_cost("rnn", n, d), analytic_cost("attention", n, d)
+        lines.append(f"{n:>6} | {1e3 * r['rnn_s']:8.2f} {1e3 * r['attention_s']:8.2f} "
+                     f"{r['attention_s'] / r['rnn_s']:8.2f}x | {rnn['multiply_adds']:>14,} "
+                     f"{att['multiply_adds']:>15,} | {rnn['sequential_steps']:>7} vs {att['sequential_steps']}")
+    cross = crossover_length(rows)
+    lines.append("attention slower from n = " + (f"{cross} on" if cross else "(not within these lengths)"))
+    return "\n".join(lines)
+
+
+def thread_table(scaling: Dict[str, Dict[int, float]]) -> str:
+    """The result of :func:`thread_scaling` with each layer's speed-up over one thread."""
+    threads = sorted(next(iter(scaling.values())))
+    head = " ".join(f"{f'{k} thread' + ('s' if k > 1 else '') + ' ms':>14}" for k in threads)
+    lines = [f"{'layer':>9} | {head} | speed-up with {threads[-1]} vs {threads[0]}"]
+    for kind, t in scaling.items():
+        cells = " ".join(f"{1e3 * t[k]:14.2f}" for k in threads)
+        lines.append(f"{kind:>9} | {cells} | {t[threads[0]] / t[threads[-1]]:.2f}x")
+    return "\n".join(lines)
+
+
+def kernel_table(rows: Sequence[Dict[str, float]]) -> str:
+    """The rows of :func:`attention_kernels`: memory kept for backward and time."""
+    lines = [f"{'n':>6} | {'n×n weights MB':>14} {'kept, readable':>14} {'kept, fused':>11} | "
+             f"{'readable ms':>11} {'fused ms':>9} {'readable/fused':>14}"]
+    for r in rows:
+        lines.append(f"{int(r['n']):>6} | {r['matrix_bytes'] / 1e6:14.1f} {r['readable_saved_bytes'] / 1e6:11.1f} MB "
+                     f"{r['fused_saved_bytes'] / 1e6:8.2f} MB | {1e3 * r['readable_s']:11.2f} "
+                     f"{1e3 * r['fused_s']:9.2f} {r['readable_s'] / r['fused_s']:13.2f}x")
+    return "\n".join(lines)
