@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import shutil
@@ -383,6 +384,17 @@ def test_precomputed_view_data_or_captions_alone_and_controls():
     assert v.data["images"] == [None, None, None] and v.data["control"] == "dropdown"
     v = PrecomputedView([1, 2], captions=["one", "two"], control="buttons")
     assert v.data["captions"] == ["one", "two"]
+
+
+def test_figure_to_data_url_without_tight_bbox_keeps_the_figure_size():
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(4, 2))
+    ax.plot([0, 1])
+    url = widgets.figure_to_data_url(fig, dpi=50, close=False, tight=False)
+    assert Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size == (200, 100)
+    assert plt.fignum_exists(fig.number)   # close=False: still open, to be drawn again
+    plt.close(fig)
 
 
 def test_precomputed_view_svg_and_prerendered_png():

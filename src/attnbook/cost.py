@@ -73,7 +73,7 @@ LAYER_KINDS = ("rnn", "attention")
 #: for the layer comparison, and lengths for the attention kernels.
 LENGTHS = (16, 32, 64, 128, 256, 512, 1024)
 WIDTHS = (32, 64, 128, 256)
-KERNEL_LENGTHS = (256, 512, 1024, 2048, 4096)
+KERNEL_LENGTHS = (128, 256, 512, 1024, 2048)
 
 
 def median_times(steps: Dict[str, Callable[[], None]], repeats: int, warmup: int = 1) -> Dict[str, float]:

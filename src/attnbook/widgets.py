@@ -161,15 +161,18 @@ def image_to_data_url(image: Any) -> tuple[str, int, int]:
     return _png_data_url(buf.getvalue()), int(a.shape[0]), int(a.shape[1])
 
 
-def figure_to_data_url(fig: Any, *, dpi: int = 80, fmt: str = "png", close: bool = True) -> str:
+def figure_to_data_url(fig: Any, *, dpi: int = 80, fmt: str = "png", close: bool = True, tight: bool = True) -> str:
     """Render a matplotlib figure to a compact data URL (PNG quantised to 256 colours, or SVG).
 
     With ``close=True`` the figure is closed so the notebook does not show it a second time.
+    ``tight=False`` keeps the figure's own size and margins (e.g. after
+    ``fig.tight_layout()``), which renders about twice as fast — worth it when
+    one figure is rendered many times with a marker moved in between.
     """
     if fmt not in ("png", "svg"):
         raise ValueError(f"fmt must be 'png' or 'svg', got {fmt!r}")
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight" if tight else None)
     if close:
         import matplotlib.pyplot as plt
 
