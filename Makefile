@@ -59,7 +59,7 @@ test-unit: setup
 # notebook runs once in `make test`.
 test-notebooks: setup $(CACHE_STAMP)
 	PYTHONPATH=tests $(BIN)/python -m pytest -p nbval_cache_plugin --nbval-jupyter-cache .jupyter_cache \
-		--nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-output-timeout 60 \
 		--nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)
 
 test-book: test-notebooks

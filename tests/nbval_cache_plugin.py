@@ -74,6 +74,27 @@ def pytest_addoption(parser):
         "at DIR, so that a myst-nb/Jupyter Book build in cache mode does not "
         "execute it again.",
     )
+    group.addoption(
+        "--nbval-output-timeout",
+        action="store",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="How long nbval waits for each output message of a cell after the "
+        "kernel has replied (nbval's own value is a fixed 5 s; a machine that "
+        "stalls for a moment then fails a cell that has finished).",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    timeout = config.getoption("nbval_output_timeout", None)
+    if timeout is None:
+        return
+    if timeout <= 0:
+        raise pytest.UsageError(f"--nbval-output-timeout must be positive, got {timeout}")
+    for item in items:
+        if hasattr(item, "output_timeout"):   # nbval's IPyNbCell
+            item.output_timeout = timeout
 
 
 def pytest_configure(config):

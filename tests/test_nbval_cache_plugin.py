@@ -170,3 +170,28 @@ def test_a_failing_run_removes_an_older_entry_for_the_same_code(tmp_path):
     assert second.returncode == 1, second.stdout + second.stderr
     with pytest.raises(KeyError):
         cache.match_cache_notebook(source)
+
+
+def test_output_timeout_option_sets_nbval_cells_wait(monkeypatch):
+    sys.path.insert(0, str(TESTS))
+    import nbval_cache_plugin as plugin
+
+    class Config:
+        def __init__(self, value):
+            self.value = value
+
+        def getoption(self, name, default=None):
+            return self.value if name == "nbval_output_timeout" else default
+
+    class Cell:            # nbval's IPyNbCell sets output_timeout = 5 in __init__
+        output_timeout = 5
+
+    cell, other = Cell(), object()
+    plugin.pytest_collection_modifyitems(Config(60.0), [cell, other])
+    assert cell.output_timeout == 60.0
+    plugin.pytest_collection_modifyitems(Config(None), [cell])    # option not given: nbval's own value stays
+    assert cell.output_timeout == 60.0
+    with pytest.raises(pytest.UsageError, match="positive"):
+        plugin.pytest_collection_modifyitems(Config(0.0), [cell])
+    from nbval.plugin import IPyNbCell
+    assert "output_timeout" in IPyNbCell.__init__.__code__.co_names   # the attribute nbval reads

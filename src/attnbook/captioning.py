@@ -731,7 +731,9 @@ def train_captioner(
     baseline: Optional[Tensor] = None
     callback_seconds = 0.0
     start = time.perf_counter()
-    bar = tqdm(total=config.steps, desc=config.desc, disable=not config.progress, leave=True)
+    # mininterval: redraw at most once a second -- in a notebook every redraw is a few widget
+    # messages, and a minute of training should not send thousands of them
+    bar = tqdm(total=config.steps, desc=config.desc, disable=not config.progress, leave=True, mininterval=1.0)
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + 1)  # hard attention's samples: reproducible, independent of the caller's stream
@@ -757,7 +759,7 @@ def train_captioner(
                 losses.append(float(parts["nll"]))
                 bar.update(1)
                 if step % config.log_every == 0:
-                    bar.set_postfix(loss=f"{sum(losses[-config.log_every:]) / config.log_every:.3f}")
+                    bar.set_postfix(loss=f"{sum(losses[-config.log_every:]) / config.log_every:.3f}", refresh=False)
                 if callback is not None and config.callback_every and (
                     step % config.callback_every == 0 or step == config.steps
                 ):

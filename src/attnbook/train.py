@@ -179,7 +179,9 @@ def run_training(
     stopped_by = "steps"
     callback_seconds = 0.0  # time spent in callbacks, not counted as training time
     start = time.perf_counter()
-    bar = tqdm(total=config.steps, desc=config.desc, disable=not config.progress, leave=True)
+    # mininterval: redraw at most once a second -- in a notebook every redraw is a few widget
+    # messages, and a minute of training should not send thousands of them
+    bar = tqdm(total=config.steps, desc=config.desc, disable=not config.progress, leave=True, mininterval=1.0)
     try:
         for step in range(1, config.steps + 1):
             if config.lr_schedule != "constant":
@@ -194,7 +196,7 @@ def run_training(
             losses.append(loss.item())
             bar.update(1)
             if step % config.log_every == 0:
-                bar.set_postfix(loss=f"{sum(losses[-config.log_every:]) / config.log_every:.3f}")
+                bar.set_postfix(loss=f"{sum(losses[-config.log_every:]) / config.log_every:.3f}", refresh=False)
             last = step == config.steps
             elapsed = time.perf_counter() - start - callback_seconds
             out_of_time = config.max_seconds is not None and elapsed >= config.max_seconds

@@ -758,6 +758,10 @@ class PrecomputedView(_View):
         The value shown first.
     dpi : int
         Resolution of rendered figures (default 80: small pages).
+    axes : list of dict, optional
+        For a grid of values (built by :meth:`from_grid`): one
+        ``{"label", "values", "control"}`` per parameter; ``values`` is then
+        the flat list of points in row-major order, the last parameter fastest.
 
     See also :meth:`from_function`, and :meth:`from_grid` for one control per
     parameter over a grid of values (e.g. width × length).
