@@ -7,6 +7,7 @@ Prints, with the same code and grid as the chapter (``attnbook.cost``):
 * Table 1 of Vaswani et al., measured: forward + backward time of one layer
   of width d on n positions, beside the analytic multiply-adds and the number
   of sequential steps, and where attention becomes the slower of the two;
+* the matrix products one forward pass runs: how many, how large;
 * the same work on one thread and on all threads;
 * the gradient of the last output with respect to the first input;
 * the readable attention against torch's fused kernel: memory kept for the
@@ -22,7 +23,8 @@ import time
 import torch
 
 from attnbook.cost import (KERNEL_LENGTHS, LENGTHS, WIDTHS, attention_kernels, compare_layers, crossover_length,
-                           gradient_by_distance, kernel_table, layer_table, thread_scaling, thread_table)
+                           gradient_by_distance, kernel_table, layer_table, products_table, thread_scaling,
+                           thread_table)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     print(layer_table(rows, 64))
     print("crossover by width:", ", ".join(
         f"d = {d}: n = {crossover_length([r for r in rows if r['d'] == d])}" for d in WIDTHS))
+    print()
+    print(products_table((16, 256, 1024), 64))
     print()
     threads = sorted({1, torch.get_num_threads()})
     for n in (128, 512, 1024):

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from attnbook.cost import (analytic_cost, attention_kernels, attention_matrix_bytes, compare_layers, crossover_length,
-                           gradient_by_distance, make_layer, median_times, num_threads, saved_tensor_bytes,
-                           thread_scaling, time_layer)
+                           gradient_by_distance, make_layer, matrix_products, median_times, num_threads,
+                           products_table, saved_tensor_bytes, thread_scaling, time_layer)
 
 
 def test_layers_map_sequences_to_sequences():
@@ -107,3 +107,19 @@ def test_saved_bytes_show_the_matrix_the_fused_kernel_does_not_keep():
 def test_bad_device_is_named():
     with pytest.raises(ValueError, match="device"):
         time_layer("rnn", 4, 4, device="gpu0")
+
+
+def test_matrix_products_one_per_step_for_the_recurrence_a_fixed_few_for_attention():
+    for n in (5, 40):
+        rnn = matrix_products("rnn", n, 16, batch=2)
+        att = matrix_products("attention", n, 16, batch=2, heads=4)
+        assert rnn["forward"]["calls"] == n + 1            # W x_t for all t at once, then U h_{t-1} per step
+        assert att["forward"]["calls"] == 6                # q, k, v, scores, weighted sum, output
+        for kind, counted in (("rnn", rnn), ("attention", att)):
+            # what torch ran is exactly the counted formula, times the batch
+            assert counted["forward"]["multiply_adds"] == 2 * analytic_cost(kind, n, 16)["multiply_adds"]
+            assert counted["backward"]["calls"] > counted["forward"]["calls"]
+        assert rnn["forward"]["median_multiply_adds"] == 2 * 16 * 16   # one step: (B, d) @ (d, d)
+    assert "RNN products" in products_table([4], 8, batch=1)
+    with pytest.raises(ValueError, match="n must"):
+        matrix_products("rnn", 0, 4)

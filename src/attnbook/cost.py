@@ -18,6 +18,8 @@ This module measures them instead of quoting them, on whatever machine runs it:
   ``d``, and :func:`crossover_length` reads off where attention becomes the
   dearer of the two;
 * :func:`thread_scaling` — the same work on one thread and on several;
+* :func:`matrix_products` — the matrix products torch actually runs for one
+  pass of a layer: how many (one per step for the recurrence) and how large;
 * :func:`analytic_cost` — the multiply-adds and sequential steps of Table 1's
   formulas, to draw beside the measured points;
 * :func:`gradient_by_distance` — the path-length measurement: the size of the
@@ -42,6 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from .attention import MultiHeadAttention, scaled_dot_product_attention
 
@@ -52,6 +55,7 @@ __all__ = [
     "KERNEL_LENGTHS",
     "layer_table",
     "thread_table",
+    "products_table",
     "kernel_table",
     "median_times",
     "make_layer",
@@ -59,6 +63,7 @@ __all__ = [
     "compare_layers",
     "crossover_length",
     "thread_scaling",
+    "matrix_products",
     "analytic_cost",
     "gradient_by_distance",
     "num_threads",
@@ -234,6 +239,51 @@ def thread_scaling(n: int, d: int, threads: Sequence[int], *, batch: int = 8, he
     return {kind: {k: t[(kind, k)] for k in threads} for kind in LAYER_KINDS}
 
 
+# name of a matrix-product operator -> position of its two factors in the arguments
+_PRODUCTS = {"mm": 0, "bmm": 0, "addmm": 1, "baddbmm": 1, "addbmm": 1}
+
+
+class _CountProducts(TorchDispatchMode):
+    """Counts the matrix products that reach torch's dispatcher, and their multiply-adds.
+
+    Every operator call passes the dispatcher, also the ones made from C++ inside
+    ``nn.RNN``'s loop, so the count is what actually ran, not what the Python
+    code spells out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: List[int] = []  # multiply-adds of each product, in the order they ran
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        first = _PRODUCTS.get(func.overloadpacket.__name__)
+        if first is not None:
+            a, b = args[first], args[first + 1]
+            self.sizes.append(int(np.prod(a.shape)) * int(b.shape[-1]))  # (..., m, k) @ (..., k, p)
+        return func(*args, **(kwargs or {}))
+
+
+def matrix_products(kind: str, n: int, d: int, *, batch: int = 8, heads: int = 1,
+                    seed: int = 0) -> Dict[str, Dict[str, int]]:
+    """The matrix products one forward and one backward pass of a ``kind`` layer
+    run on a ``(batch, n, d)`` input on the CPU, counted as they reach torch's
+    dispatcher: ``{"forward": {"calls", "multiply_adds", "median_multiply_adds"},
+    "backward": {...}}`` (the median is the size of a typical product).
+
+    A recurrence needs one product per position for ``U h_{t-1}``, each waiting
+    for the one before; self-attention needs the same few products at any ``n``.
+    """
+    _check_positive(n=n, d=d, batch=batch)
+    layer = make_layer(kind, d, heads=heads, seed=seed)
+    x = torch.randn(batch, n, d, generator=torch.Generator().manual_seed(seed), requires_grad=True)
+    with _CountProducts() as fwd:
+        y = layer(x)
+    with _CountProducts() as bwd:
+        y.backward(torch.ones_like(y))
+    return {name: {"calls": len(c.sizes), "multiply_adds": sum(c.sizes),
+                   "median_multiply_adds": int(np.median(c.sizes)) if c.sizes else 0}
+            for name, c in (("forward", fwd), ("backward", bwd))}
+
+
 def _positive_list(values: Sequence[int], name: str) -> List[int]:
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise ValueError(f"{name} must be a list of positive integers, got {values!r}")
@@ -384,6 +434,20 @@ def layer_table(rows: Sequence[Dict[str, float]], d: int) -> str:
                      f"{att['multiply_adds']:>15,} | {rnn['sequential_steps']:>7} vs {att['sequential_steps']}")
     cross = crossover_length(rows)
     lines.append("attention slower from n = " + (f"{cross} on" if cross else "(not within these lengths)"))
+    return "\n".join(lines)
+
+
+def products_table(lengths: Sequence[int], d: int, *, batch: int = 8, seed: int = 0) -> str:
+    """How many matrix products one forward pass runs, and the multiply-adds of
+    a typical one (median; :func:`matrix_products`), for both layers at each ``n``."""
+    lines = [f"d = {d}, batch {batch}: matrix products in one forward pass",
+             f"{'n':>6} | {'RNN products':>12} {'median size':>15} | {'attention products':>18} {'median size':>15}"]
+    for n in _positive_list(lengths, "lengths"):
+        cells = []
+        for kind in LAYER_KINDS:
+            f = matrix_products(kind, n, d, batch=batch, seed=seed)["forward"]
+            cells.append(f"{f['calls']:>{12 if kind == 'rnn' else 18}} {f['median_multiply_adds']:>15,}")
+        lines.append(f"{n:>6} | {cells[0]} | {cells[1]}")
     return "\n".join(lines)
 
 
