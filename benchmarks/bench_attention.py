@@ -17,25 +17,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from attnbook.attention import MultiHeadAttention, scaled_dot_product_attention
-from attnbook.cost import median_times as _median_times
-
-
-def _fwd_bwd(fn: Callable[[], torch.Tensor], grad_out: torch.Tensor, params) -> Callable[[], None]:
-    """A step that runs ``fn`` forward, then backward from ``grad_out``."""
-
-    def step() -> None:
-        for p in params:
-            p.grad = None
-        fn().backward(grad_out)
-
-    return step
+from attnbook.cost import forward_backward_step, median_times as _median_times
 
 
 def _repeats_for(n: int, repeats: int | None) -> int:
@@ -80,8 +68,8 @@ def attention_benchmark(
         g = torch.randn(B, H, n, Dh)
         t = _median_times(
             {
-                "ours": _fwd_bwd(lambda: scaled_dot_product_attention(q, k, v)[0], g, (q, k, v)),
-                "torch": _fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v), g, (q, k, v)),
+                "ours": forward_backward_step(lambda: scaled_dot_product_attention(q, k, v)[0], g, (q, k, v)),
+                "torch": forward_backward_step(lambda: F.scaled_dot_product_attention(q, k, v), g, (q, k, v)),
             },
             reps,
         )
@@ -94,9 +82,9 @@ def attention_benchmark(
         torch_params = [x, *torch_mha.parameters()]
         t = _median_times(
             {
-                "ours": _fwd_bwd(lambda: ours_mha(x, x, x)[0], g, ours_params),
-                "fast": _fwd_bwd(lambda: torch_mha(x, x, x, need_weights=False)[0], g, torch_params),
-                "slow": _fwd_bwd(lambda: torch_mha(x, x, x, need_weights=True)[0], g, torch_params),
+                "ours": forward_backward_step(lambda: ours_mha(x, x, x)[0], g, ours_params),
+                "fast": forward_backward_step(lambda: torch_mha(x, x, x, need_weights=False)[0], g, torch_params),
+                "slow": forward_backward_step(lambda: torch_mha(x, x, x, need_weights=True)[0], g, torch_params),
             },
             reps,
         )

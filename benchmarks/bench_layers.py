@@ -22,9 +22,9 @@ import time
 
 import torch
 
-from attnbook.cost import (KERNEL_LENGTHS, LENGTHS, WIDTHS, attention_kernels, compare_layers, crossover_length,
-                           gradient_by_distance, kernel_table, layer_table, products_table, thread_scaling,
-                           thread_table)
+from attnbook.cost import (KERNEL_LENGTHS, LENGTHS, WIDTHS, attention_kernels, compare_layers, count_products,
+                           crossover_length, gradient_by_distance, kernel_table, layer_table, products_table,
+                           thread_scaling, thread_table)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     print("crossover by width:", ", ".join(
         f"d = {d}: n = {crossover_length([r for r in rows if r['d'] == d])}" for d in WIDTHS))
     print()
-    print(products_table((16, 256, 1024), 64))
+    print("d = 64, batch 8: matrix products in one forward pass")
+    print(products_table(count_products((16, 256, 1024), 64)))
     print()
     threads = sorted({1, torch.get_num_threads()})
     for n in (128, 512, 1024):

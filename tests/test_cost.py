@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from attnbook.cost import (analytic_cost, attention_kernels, attention_matrix_bytes, compare_layers, crossover_length,
-                           gradient_by_distance, make_layer, matrix_products, median_times, num_threads,
+                           count_products, gradient_by_distance, make_layer, matrix_products, median_times, num_threads,
                            products_table, saved_tensor_bytes, thread_scaling, time_layer)
 
 
@@ -120,6 +120,6 @@ def test_matrix_products_one_per_step_for_the_recurrence_a_fixed_few_for_attenti
             assert counted["forward"]["multiply_adds"] == 2 * analytic_cost(kind, n, 16)["multiply_adds"]
             assert counted["backward"]["calls"] > counted["forward"]["calls"]
         assert rnn["forward"]["median_multiply_adds"] == 2 * 16 * 16   # one step: (B, d) @ (d, d)
-    assert "RNN products" in products_table([4], 8, batch=1)
+    assert "RNN products" in products_table(count_products([4], 8, batch=1))
     with pytest.raises(ValueError, match="n must"):
         matrix_products("rnn", 0, 4)

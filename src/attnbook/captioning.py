@@ -42,13 +42,12 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from . import resolve_seed
 from .attention import AdditiveAttention
 from .data.scenes import SceneData, Scenes
 from .data.vocab import Vocab, pad_sequences
-from .train import TrainResult
+from .train import TrainResult, progress_bar
 
 __all__ = [
     "PLAYGROUND_POINTS",
@@ -731,9 +730,7 @@ def train_captioner(
     baseline: Optional[Tensor] = None
     callback_seconds = 0.0
     start = time.perf_counter()
-    # mininterval: redraw at most once a second -- in a notebook every redraw is a few widget
-    # messages, and a minute of training should not send thousands of them
-    bar = tqdm(total=config.steps, desc=config.desc, disable=not config.progress, leave=True, mininterval=1.0)
+    bar = progress_bar(config.steps, config.desc, config.progress)
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + 1)  # hard attention's samples: reproducible, independent of the caller's stream

@@ -38,7 +38,7 @@ from __future__ import annotations
 import contextlib
 import statistics
 import time
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -58,12 +58,14 @@ __all__ = [
     "products_table",
     "kernel_table",
     "median_times",
+    "forward_backward_step",
     "make_layer",
     "time_layer",
     "compare_layers",
     "crossover_length",
     "thread_scaling",
     "matrix_products",
+    "count_products",
     "analytic_cost",
     "gradient_by_distance",
     "num_threads",
@@ -99,6 +101,21 @@ def median_times(steps: Dict[str, Callable[[], None]], repeats: int, warmup: int
             step()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def forward_backward_step(fn: Callable[[], Tensor], grad: Tensor, tensors: Sequence[Tensor],
+                          sync: Callable[[], None] = lambda: None) -> Callable[[], None]:
+    """A step for :func:`median_times`: clear the gradients of ``tensors``, run
+    ``fn()`` forward and back-propagate ``grad`` from its output, then ``sync()``
+    (``torch.cuda.synchronize`` on a GPU, which runs asynchronously)."""
+
+    def step() -> None:
+        for t in tensors:
+            t.grad = None
+        fn().backward(grad)
+        sync()
+
+    return step
 
 
 def _check_kind(kind: str) -> None:
@@ -159,17 +176,14 @@ def _layer_step(kind: str, n: int, d: int, *, batch: int, heads: int, backward: 
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, n, d, generator=g).to(device).requires_grad_(backward)
     grad = torch.randn(batch, n, d, generator=g).to(device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)  # else we time the launch
+    if backward:
+        return forward_backward_step(lambda: layer(x), grad, [x, *layer.parameters()], sync)
 
     def step() -> None:
-        if backward:
-            x.grad = None
-            layer.zero_grad(set_to_none=True)
-            layer(x).backward(grad)
-        else:
-            with torch.no_grad():
-                layer(x)
-        sync()  # a GPU runs asynchronously: wait for it, or the time is only the launch
+        with torch.no_grad():
+            layer(x)
+        sync()
 
     return step
 
@@ -282,6 +296,15 @@ def matrix_products(kind: str, n: int, d: int, *, batch: int = 8, heads: int = 1
     return {name: {"calls": len(c.sizes), "multiply_adds": sum(c.sizes),
                    "median_multiply_adds": int(np.median(c.sizes)) if c.sizes else 0}
             for name, c in (("forward", fwd), ("backward", bwd))}
+
+
+def count_products(lengths: Sequence[int], d: int, *, batch: int = 8, heads: int = 1,
+                   seed: int = 0) -> List[Dict[str, Any]]:
+    """:func:`matrix_products` of one forward pass of both layers at every ``n``:
+    one row ``{"n", "rnn": {...}, "attention": {...}}`` per length."""
+    return [{"n": n, **{kind: matrix_products(kind, n, d, batch=batch, heads=heads, seed=seed)["forward"]
+                        for kind in LAYER_KINDS}}
+            for n in _positive_list(lengths, "lengths")]
 
 
 def _positive_list(values: Sequence[int], name: str) -> List[int]:
@@ -400,14 +423,7 @@ def attention_kernels(lengths: Sequence[int], *, batch: int = 1, heads: int = 4,
         saved = {name: saved_tensor_bytes(fn) for name, fn in fns.items()}
         with torch.no_grad():
             diff = (fns["readable"]() - fns["fused"]()).abs().max().item()
-
-        def steps(fn):
-            def step() -> None:
-                q.grad = k.grad = v.grad = None
-                fn().backward(grad)
-            return step
-
-        t = median_times({name: steps(fn) for name, fn in fns.items()}, repeats)
+        t = median_times({name: forward_backward_step(fn, grad, (q, k, v)) for name, fn in fns.items()}, repeats)
         rows.append({"n": n, "matrix_bytes": attention_matrix_bytes(n, batch=batch, heads=heads),
                      "readable_saved_bytes": saved["readable"], "fused_saved_bytes": saved["fused"],
                      "readable_s": t["readable"], "fused_s": t["fused"], "max_difference": diff})
@@ -437,17 +453,14 @@ def layer_table(rows: Sequence[Dict[str, float]], d: int) -> str:
     return "\n".join(lines)
 
 
-def products_table(lengths: Sequence[int], d: int, *, batch: int = 8, seed: int = 0) -> str:
-    """How many matrix products one forward pass runs, and the multiply-adds of
-    a typical one (median; :func:`matrix_products`), for both layers at each ``n``."""
-    lines = [f"d = {d}, batch {batch}: matrix products in one forward pass",
-             f"{'n':>6} | {'RNN products':>12} {'median size':>15} | {'attention products':>18} {'median size':>15}"]
-    for n in _positive_list(lengths, "lengths"):
-        cells = []
-        for kind in LAYER_KINDS:
-            f = matrix_products(kind, n, d, batch=batch, seed=seed)["forward"]
-            cells.append(f"{f['calls']:>{12 if kind == 'rnn' else 18}} {f['median_multiply_adds']:>15,}")
-        lines.append(f"{n:>6} | {cells[0]} | {cells[1]}")
+def products_table(rows: Sequence[Dict[str, Any]]) -> str:
+    """The rows of :func:`count_products`: how many matrix products one forward
+    pass runs, and the multiply-adds of a typical one (the median)."""
+    lines = [f"{'n':>6} | {'RNN products':>12} {'median size':>15} | {'attention products':>18} {'median size':>15}"]
+    for r in rows:
+        rnn, att = r["rnn"], r["attention"]
+        lines.append(f"{r['n']:>6} | {rnn['calls']:>12} {rnn['median_multiply_adds']:>15,} | "
+                     f"{att['calls']:>18} {att['median_multiply_adds']:>15,}")
     return "\n".join(lines)
 
 

@@ -29,6 +29,7 @@ from .data.vocab import Example, ParallelData, Vocab, pad_sequences
 __all__ = [
     "TrainConfig",
     "TrainResult",
+    "progress_bar",
     "run_training",
     "train_seq2seq",
     "seq2seq_loss",
@@ -157,6 +158,13 @@ def seq2seq_loss(model: nn.Module, src: Tensor, src_lengths: Tensor, tgt_in: Ten
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=pad_id)
 
 
+def progress_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
+    """The training loops' progress bar. It redraws at most once a second: in a
+    notebook every redraw is a few widget messages, and a minute of training
+    should not send thousands of them."""
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=True, mininterval=1.0)
+
+
 def run_training(
     model: nn.Module,
     config: TrainConfig,
@@ -179,9 +187,7 @@ def run_training(
     stopped_by = "steps"
     callback_seconds = 0.0  # time spent in callbacks, not counted as training time
     start = time.perf_counter()
-    # mininterval: redraw at most once a second -- in a notebook every redraw is a few widget
-    # messages, and a minute of training should not send thousands of them
-    bar = tqdm(total=config.steps, desc=config.desc, disable=not config.progress, leave=True, mininterval=1.0)
+    bar = progress_bar(config.steps, config.desc, config.progress)
     try:
         for step in range(1, config.steps + 1):
             if config.lr_schedule != "constant":
