@@ -39,3 +39,22 @@ def test_get_device_falls_back_to_cpu():
     dev = attnbook.get_device()
     assert dev.type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert attnbook.get_device(prefer_cuda=False).type == "cpu"
+
+
+def test_threads_from_the_environment(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("ATTNBOOK_THREADS", "1")
+        attnbook.seed_everything(0)
+        assert torch.get_num_threads() == 1
+        monkeypatch.delenv("ATTNBOOK_THREADS")
+        assert attnbook.resolve_threads() is None
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("bad", ["0", "two", "-1"])
+def test_bad_thread_count_is_a_clear_error(monkeypatch, bad):
+    monkeypatch.setenv("ATTNBOOK_THREADS", bad)
+    with pytest.raises(ValueError, match="ATTNBOOK_THREADS"):
+        attnbook.seed_everything(0)

@@ -103,17 +103,3 @@ def test_timeline_events_are_in_the_bibliography_and_in_order():
     fig = viz.timeline(sorted(viz.TIMELINE + viz.WHAT_CAME_NEXT))
     assert len(fig.axes[0].texts) == len(viz.TIMELINE) + len(viz.WHAT_CAME_NEXT)
     plt.close(fig)
-
-
-def test_glue_hands_the_value_to_myst_nb_or_does_nothing_without_it(monkeypatch):
-    import sys
-
-    import myst_nb
-
-    calls = []
-    monkeypatch.setattr(myst_nb, "glue", lambda *a, **k: calls.append((a, k)))
-    viz.glue("crossover", 512)
-    assert calls == [(("crossover", 512), {"display": False})]
-    monkeypatch.setitem(sys.modules, "myst_nb", None)   # as in Colab: not installed
-    viz.glue("crossover", 512)
-    assert len(calls) == 1

@@ -10,7 +10,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "resolve_seed", "get_device", "DEFAULT_SEED"]
+__all__ = ["seed_everything", "resolve_seed", "resolve_threads", "get_device", "DEFAULT_SEED"]
 __version__ = "0.1.0"
 
 DEFAULT_SEED = 0
@@ -37,6 +37,20 @@ def resolve_seed(seed: int | None = None) -> int:
     return int(seed)
 
 
+def resolve_threads() -> int | None:
+    """``ATTNBOOK_THREADS`` as a positive integer, or None when unset (torch's default)."""
+    raw = os.environ.get("ATTNBOOK_THREADS", "").strip()
+    if not raw:
+        return None
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"ATTNBOOK_THREADS must be a positive integer, got {raw!r}")
+    return threads
+
+
 def seed_everything(seed: int | None = None) -> int:
     """Seed Python, NumPy and torch in one call and return the seed used.
 
@@ -44,8 +58,14 @@ def seed_everything(seed: int | None = None) -> int:
     variable (default 0), so anyone can re-run a chapter under another seed::
 
         ATTNBOOK_SEED=3 jupyter nbconvert --execute chapters/01_rnn_bottleneck.ipynb
+
+    ``ATTNBOOK_THREADS=1`` (or any positive count) also limits torch to that
+    many CPU threads, so a chapter can be checked as a one-core machine runs it.
     """
     seed = resolve_seed(seed)
+    threads = resolve_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

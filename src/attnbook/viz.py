@@ -10,7 +10,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["TIMELINE", "WHAT_CAME_NEXT", "glue", "timeline", "attention_heatmap", "rnn_diagram", "accuracy_by_length", "correctness_map",
+__all__ = ["TIMELINE", "WHAT_CAME_NEXT", "timeline", "attention_heatmap", "rnn_diagram", "accuracy_by_length", "correctness_map",
            "alignment_heatmap"]
 
 #: (year, short name, paper, citation key) — the path the book follows.
@@ -30,21 +30,6 @@ WHAT_CAME_NEXT: list[tuple[float, str, str, str]] = [
     (2019.0, "GPT-2", "the same, 1.5B parameters; tasks without task-specific training", "radford2019language"),
     (2022.0, "FlashAttention", "exact attention without the n×n matrix in memory", "dao2022flashattention"),
 ]
-
-
-def glue(name: str, value) -> None:
-    """Make ``value`` available to the chapter's text as ``{glue:text}`name```.
-
-    A number that depends on the machine (a time, a crossover) is computed by
-    the notebook and pasted into the built page by myst-nb, so the text states
-    what the cell measured. Where myst-nb is not installed (Colab) this does
-    nothing: the cells print the same numbers.
-    """
-    try:
-        from myst_nb import glue as _glue
-    except ImportError:
-        return
-    _glue(name, value, display=False)
 
 
 def timeline(events: Sequence[tuple[float, str, str, str]] = TIMELINE, *, ax=None):
