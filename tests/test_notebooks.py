@@ -99,3 +99,69 @@ def test_has_goals_summary_and_hidden_exercise_solutions(path):
     assert re.search(r":class:\s*dropdown|\{dropdown\}|\{admonition\}", md), (
         f"{path.name}: exercise solutions must be hidden (a dropdown)"
     )
+
+
+# --- Numbers in the prose are computed --------------------------------------------------------
+# A measured number in a markdown cell is glued ({glue:text}`name`) from the cell that computed
+# it, or from the committed sweep (attnbook.claims.Chapter.over_seeds); it is never typed in.
+# What may stay literal: figures quoted from papers (they name whose), and the definitions of a
+# task or an experiment (its lengths, seeds, years). Math ($...$) holds derivations and settings.
+_GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+_ROLE = re.compile(r"\{(?:cite|cite:\w+|term|doc|ref|numref)\}`[^`]*`")
+_LINK = re.compile(r"\]\([^)]*\)|https?://\S+")
+_SHAPE = re.compile(r"\d+\s*×\s*\d+")                               # a size: 32 × 32, 3×3
+_TYPED = re.compile(
+    r"\d*\.\d+"                                                  # a decimal: 0.71
+    r"|\d+(?:\.\d+)?\s*[–-]\s*\d+(?:\.\d+)?"                     # a range: 0.71–0.82, 74-83
+    r"|\d+(?:\.\d+)?\s*(?:%|percent|percentage points|points|MB|kB|KB|GB|ms|seconds|times|×)"
+)
+#: Literal on purpose, each with its reason. Global: definitions that are not measurements.
+_ALLOWED_EVERYWHERE = [
+    r"seeds? 0[–-]4",                    # the seeds the sweep runs (attnbook.claims.SWEEP_SEEDS)
+    r"[Cc]hapters? \d[–-]\d",            # cross-references
+    r"\b\d+[–-]\d+ (?:words|tokens)",   # the length bins a task is scored in (data definitions)
+    r"\b\d+[–-]\d+ on ",                 # "... on 31-40", a length bin again
+]
+#: Per chapter: quoted figures from papers (whose they are is said next to them) and settings.
+_ALLOWED = {
+    "03_learning_to_align": [
+        r"17\.82", r"26\.75",                 # Bahdanau et al.'s BLEU (their Table 1), quoted
+        r"1950[–-]2049",                      # the years the date generator draws from
+    ],
+    "04_hierarchical_attention": [
+        r"6[6-8]\.\d",                        # Yang et al.'s Yelp'13 ablation (HN-AVE/MAX/ATT), quoted
+    ],
+    "06_vision_transformer": [
+        r"1\.3 million",                      # the size of ImageNet, quoted from Dosovitskiy et al.
+    ],
+}
+
+
+def _typed_numbers(path: Path) -> list[str]:
+    nb = json.loads(path.read_text())
+    allowed = [re.compile(p) for p in _ALLOWED_EVERYWHERE + _ALLOWED.get(path.stem, [])]
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = _source(cell)
+        for pattern in (_GLUE_ROLE, _CODE, _MATH, _ROLE, _LINK, _SHAPE):
+            text = pattern.sub(" ", text)
+        for a in allowed:
+            text = a.sub(" ", text)
+        for m in _TYPED.finditer(text):
+            context = text[max(0, m.start() - 40): m.end() + 20].replace("\n", " ")
+            found.append(f"cell {i}: {m.group(0)!r} in …{context}…")
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_typed_in_numbers_in_the_prose(path):
+    found = _typed_numbers(path)
+    assert not found, (
+        f"{path.name}: numbers typed into markdown; glue them from the cell that computes them "
+        "(attnbook.claims) or, for a quoted paper figure, add it to _ALLOWED with its source:\n  "
+        + "\n  ".join(found)
+    )
