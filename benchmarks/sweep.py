@@ -104,12 +104,13 @@ def execute(path: Path, seed: int, threads: int | None, timeout: int = 900) -> d
     return {"ok": error is None, "error": error, "seconds": round(seconds, 1), "values": values, "bounds": bounds}
 
 
-def sweep_chapter(path: Path, run_ids: list[str]) -> dict:
+def sweep_chapter(path: Path, run_ids: list[str], threads_override: int | None = None) -> dict:
     meta = {"torch": _torch_version(), "cpu": cpu_model(), "cores": os.cpu_count(),
             "date": dt.date.today().isoformat(), "commit": git_commit()}
     chapter = {"runs": {}, "values": {}, "bounds": {}}
     for run_id in run_ids:
         seed, threads = RUNS[run_id]
+        threads = threads_override or threads
         print(f"  {path.stem} {run_id} ...", end=" ", flush=True)
         result = execute(path, seed, threads)
         status = "ok" if result["ok"] else f"FAILED: {result['error']}"
@@ -175,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=SWEEP_FILE)
     parser.add_argument("--load", action="store_true", help="keep one other core busy during the sweep")
     parser.add_argument("--report", action="store_true", help="only print the stored sweep's tables")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="trying thresholds: run every run with this many threads (use with --out elsewhere)")
     args = parser.parse_args(argv)
 
     sweep = load_sweep(args.out)
@@ -187,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for path in paths:
                 print(f"{path.name}: {len(args.runs)} runs", flush=True)
-                new = sweep_chapter(path, args.runs)
+                new = sweep_chapter(path, args.runs, args.threads)
                 old = sweep["chapters"].get(path.stem)
                 if old and set(args.runs) != set(RUNS):   # a partial re-run keeps the other runs
                     for r, run in old["runs"].items():

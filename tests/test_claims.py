@@ -92,3 +92,9 @@ def test_over_seeds_names_what_is_missing(monkeypatch, glued):
 def test_glue_does_nothing_without_myst_nb(monkeypatch):
     monkeypatch.setitem(sys.modules, "myst_nb", None)       # as in Colab: not installed
     assert Chapter("03_x").measured("acc", 0.5) == 0.5
+
+
+def test_percent_is_how_the_text_writes_a_fraction(glued):
+    assert claims.percent(0.953) == "95 %"
+    Chapter("03_x").check("acc", 0.97, at_least=0.95, fmt=claims.percent)
+    assert glued["acc"] == "97 %" and glued["acc_bound"] == "95 %"

@@ -26,7 +26,7 @@ import os
 import numbers
 from pathlib import Path
 
-__all__ = ["Chapter", "ClaimError", "SWEEP_FILE", "SWEEP_SEEDS", "load_sweep", "record", "format_value"]
+__all__ = ["Chapter", "ClaimError", "SWEEP_FILE", "SWEEP_SEEDS", "load_sweep", "record", "format_value", "percent"]
 
 #: The committed results of ``make sweep`` (package data, so Colab has it too).
 SWEEP_FILE = Path(__file__).with_name("sweep.json")
@@ -40,6 +40,11 @@ SWEEPING_ENV = "ATTNBOOK_SWEEPING"
 
 class ClaimError(AssertionError):
     """A chapter's claim did not hold in this run (an AssertionError, so nbval reports it)."""
+
+
+def percent(value: float) -> str:
+    """A fraction as the text writes a percentage: ``percent(0.953) == "95 %"``."""
+    return f"{100 * float(value):.0f} %"
 
 
 def format_value(value, fmt) -> str:
