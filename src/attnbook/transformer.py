@@ -39,6 +39,8 @@ from .train import TrainConfig, run_training
 
 __all__ = [
     "POSITIONAL_KINDS",
+    "MASK_RATE",
+    "MASK_SPLIT",
     "sinusoidal_positional_encoding",
     "PositionalEncoding",
     "TokenEmbedding",
@@ -634,18 +636,25 @@ class MaskedLanguageModel(_EncoderOnly):
         return EncoderOutput(self.head(hidden), weights, hidden)  # (B, T, V)
 
 
+#: BERT's masking rate: the share of the real tokens chosen for prediction (Devlin et al.).
+MASK_RATE = 0.15
+#: What happens to a chosen token: replaced by ``[MASK]``, by a random token, or kept (Devlin et al.).
+MASK_SPLIT = (0.8, 0.1, 0.1)
+
+
 def mask_tokens(
     ids: Tensor,
     lengths: Tensor,
     *,
     mask_id: int,
     vocab_size: int,
-    p: float = 0.15,
+    p: float = MASK_RATE,
     protected: Sequence[int] = (),
     generator: Optional[torch.Generator] = None,
 ) -> Tuple[Tensor, Tensor]:
     """BERT's corruption: choose ``p`` of the real tokens (at least one per
-    sequence); of those, 80 % become ``[MASK]``, 10 % a random token, 10 % stay.
+    sequence); of those, 80 % become ``[MASK]``, 10 % a random token, 10 % stay
+    (:data:`MASK_SPLIT`).
 
     Returns ``(inputs (B, T), labels (B, T))``: labels hold the original id at the
     chosen positions and -100 (ignored by ``F.cross_entropy``) elsewhere.
@@ -673,8 +682,9 @@ def mask_tokens(
     action = torch.rand(ids.shape, generator=generator).to(device)
     random_ids = torch.randint(vocab_size, ids.shape, generator=generator).to(device)
     inputs = ids.clone()
-    inputs = torch.where(chosen & (action < 0.8), torch.full_like(ids, mask_id), inputs)
-    inputs = torch.where(chosen & (action >= 0.8) & (action < 0.9), random_ids, inputs)
+    to_mask, to_random = MASK_SPLIT[0], MASK_SPLIT[0] + MASK_SPLIT[1]
+    inputs = torch.where(chosen & (action < to_mask), torch.full_like(ids, mask_id), inputs)
+    inputs = torch.where(chosen & (action >= to_mask) & (action < to_random), random_ids, inputs)
     return inputs, labels
 
 
@@ -723,7 +733,7 @@ def classify(model: nn.Module, ids: Tensor, lengths: Tensor, batch_size: int = 1
 
 
 def train_masked_lm(model: "MaskedLanguageModel", data: Any, config: Optional[Any] = None, *,
-                    p: float = 0.15, callback=None):
+                    p: float = MASK_RATE, callback=None):
     """Pretrain ``model`` on ``data.train`` (a ``LanguageData``) by masked-token
     prediction: each step draws a batch of sentences, corrupts them with
     :func:`mask_tokens` and minimises the cross-entropy at the chosen positions."""
