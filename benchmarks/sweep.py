@@ -42,7 +42,8 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-from attnbook.claims import RECORD_ENV, SWEEP_FILE, SWEEPING_ENV, SWEEP_SEEDS, load_sweep  # noqa: E402
+from attnbook.claims import (RECORD_ENV, SWEEP_FILE, SWEEPING_ENV, SWEEP_SEEDS, load_sweep,  # noqa: E402
+                             notebook_code_hash)
 
 #: run id -> (seed, threads); threads None = torch's default (all cores)
 RUNS = {**{f"seed{s}": (s, None) for s in SWEEP_SEEDS}, "seed0-1thread": (0, 1)}
@@ -107,7 +108,7 @@ def execute(path: Path, seed: int, threads: int | None, timeout: int = 900) -> d
 def sweep_chapter(path: Path, run_ids: list[str], threads_override: int | None = None) -> dict:
     meta = {"torch": _torch_version(), "cpu": cpu_model(), "cores": os.cpu_count(),
             "date": dt.date.today().isoformat(), "commit": git_commit()}
-    chapter = {"runs": {}, "values": {}, "bounds": {}}
+    chapter = {"code": notebook_code_hash(path), "runs": {}, "values": {}, "bounds": {}}
     for run_id in run_ids:
         seed, threads = RUNS[run_id]
         threads = threads_override or threads
@@ -192,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{path.name}: {len(args.runs)} runs", flush=True)
                 new = sweep_chapter(path, args.runs, args.threads)
                 old = sweep["chapters"].get(path.stem)
-                if old and set(args.runs) != set(RUNS):   # a partial re-run keeps the other runs
+                if old and set(args.runs) != set(RUNS) and old.get("code") == new["code"]:
+                    # a partial re-run of an unchanged notebook keeps the other runs
                     for r, run in old["runs"].items():
                         if r not in new["runs"]:
                             new["runs"][r] = run

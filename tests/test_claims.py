@@ -98,3 +98,17 @@ def test_percent_is_how_the_text_writes_a_fraction(glued):
     assert claims.percent(0.953) == "95 %"
     Chapter("03_x").check("acc", 0.97, at_least=0.95, fmt=claims.percent)
     assert glued["acc"] == "97 %" and glued["acc_bound"] == "95 %"
+
+
+def test_the_code_hash_ignores_markdown_and_outputs(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown", "source": ["text"]}, {"cell_type": "code", "source": ["x = 1\n"]}]}
+    path = tmp_path / "a.ipynb"
+    path.write_text(json.dumps(nb))
+    h = claims.notebook_code_hash(path)
+    nb["cells"][0]["source"] = ["other text"]
+    nb["cells"][1]["outputs"] = [{"text": "1"}]
+    path.write_text(json.dumps(nb))
+    assert claims.notebook_code_hash(path) == h
+    nb["cells"][1]["source"] = "x = 2\n"
+    path.write_text(json.dumps(nb))
+    assert claims.notebook_code_hash(path) != h

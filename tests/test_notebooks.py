@@ -6,6 +6,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,3 +166,32 @@ def test_no_typed_in_numbers_in_the_prose(path):
         "(attnbook.claims) or, for a quoted paper figure, add it to _ALLOWED with its source:\n  "
         + "\n  ".join(found)
     )
+
+
+# --- The committed sweep (make sweep) --------------------------------------------------------------
+def _sweep():
+    from attnbook.claims import load_sweep
+
+    return load_sweep()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_committed_sweep_ran_this_notebook_and_every_run_passed(path):
+    """Ranges "over seeds 0–4" in the text come from src/attnbook/sweep.json: it must hold every
+    run of this chapter's current code (markdown edits need no new sweep), and every run must
+    have passed all of the chapter's checks."""
+    from attnbook.claims import notebook_code_hash
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from sweep import RUNS
+
+    chapter = _sweep().get("chapters", {}).get(path.stem)
+    redo = f"run `make sweep CHAPTERS=chapters/{path.name}` and commit src/attnbook/sweep.json"
+    assert chapter, f"{path.name} is not in the committed sweep; {redo}"
+    assert chapter.get("code") == notebook_code_hash(path), f"{path.name}: its code changed since the sweep; {redo}"
+    assert set(chapter["runs"]) == set(RUNS), f"{path.name}: the sweep lacks runs {set(RUNS) - set(chapter['runs'])}"
+    failed = {r: run["error"] for r, run in chapter["runs"].items() if not run["ok"]}
+    assert not failed, f"{path.name}: claims failed in the sweep: {failed}"
+    for name, bounds in chapter.get("bounds", {}).items():   # and every stored value keeps its bound
+        for run, value in chapter["values"].get(name, {}).items():
+            assert bounds.get("at_least", -np.inf) <= value <= bounds.get("at_most", np.inf), (path.name, name, run)

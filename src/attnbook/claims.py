@@ -26,7 +26,7 @@ import os
 import numbers
 from pathlib import Path
 
-__all__ = ["Chapter", "ClaimError", "SWEEP_FILE", "SWEEP_SEEDS", "load_sweep", "record", "format_value", "percent"]
+__all__ = ["Chapter", "ClaimError", "SWEEP_FILE", "SWEEP_SEEDS", "load_sweep", "notebook_code_hash", "record", "format_value", "percent"]
 
 #: The committed results of ``make sweep`` (package data, so Colab has it too).
 SWEEP_FILE = Path(__file__).with_name("sweep.json")
@@ -70,6 +70,16 @@ def record(chapter: str, name: str, value, text: str, bounds: dict | None = None
         row["bounds"] = bounds
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
+
+
+def notebook_code_hash(path: Path | str) -> str:
+    """A hash of a notebook's code cells: the sweep stores it, so a test can tell a stale sweep."""
+    import hashlib
+
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    code = [c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+            for c in nb["cells"] if c["cell_type"] == "code"]
+    return hashlib.sha256("\n\x00\n".join(code).encode("utf-8")).hexdigest()[:16]
 
 
 def load_sweep(path: Path | str | None = None) -> dict:
