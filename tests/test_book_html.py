@@ -444,3 +444,15 @@ def test_page_weight(rel):
     """The embedded widget state of a page stays small (views carry rounded data)."""
     size = widget_state_bytes(HTML / rel)
     assert size < 1_500_000, f"{rel}: {size / 1e3:.0f} kB of embedded widget state"
+
+
+@pytest.mark.parametrize("rel", [p.relative_to(HTML).as_posix() for p in PAGES])
+def test_glued_numbers_are_in_the_page(rel):
+    """The text's numbers arrived from the cells: none left unswept, none shown as a Python repr."""
+    html = (HTML / rel).read_text(encoding="utf-8")
+    assert "(not yet swept)" not in html, f"{rel}: built while sweeping; rebuild without ATTNBOOK_SWEEPING"
+    text = re.sub(r"<[^>]+>", " ", html)
+    for m in re.finditer(r"over seeds 0–4", text):
+        after = text[m.end(): m.end() + 400]
+        assert re.search(r"\d", after), f"{rel}: 'over seeds 0–4' is followed by no number: {after[:120]!r}"
+    assert not re.search(r"np\.float64\(|tensor\(", text), f"{rel}: a glued value shows its Python type"
