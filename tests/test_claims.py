@@ -112,3 +112,11 @@ def test_the_code_hash_ignores_markdown_and_outputs(tmp_path):
     nb["cells"][1]["source"] = "x = 2\n"
     path.write_text(json.dumps(nb))
     assert claims.notebook_code_hash(path) != h
+
+
+def test_points_and_powers_of_ten_as_the_text_writes_them():
+    assert claims.points(0.153) == "15 percentage points"
+    assert claims.power_of_ten(3e-16) == "10⁻¹⁶" and claims.power_of_ten(2.9e2) == "10²"
+    for bad in (0.0, -1e-3, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="positive finite"):
+            claims.power_of_ten(bad)

@@ -26,7 +26,7 @@ import os
 import numbers
 from pathlib import Path
 
-__all__ = ["Chapter", "ClaimError", "SWEEP_FILE", "SWEEP_SEEDS", "load_sweep", "notebook_code_hash", "record", "format_value", "percent"]
+__all__ = ["Chapter", "ClaimError", "SWEEP_FILE", "SWEEP_SEEDS", "load_sweep", "notebook_code_hash", "record", "format_value", "percent", "points", "power_of_ten"]
 
 #: The committed results of ``make sweep`` (package data, so Colab has it too).
 SWEEP_FILE = Path(__file__).with_name("sweep.json")
@@ -45,6 +45,19 @@ class ClaimError(AssertionError):
 def percent(value: float) -> str:
     """A fraction as the text writes a percentage: ``percent(0.953) == "95 %"``."""
     return f"{100 * float(value):.0f} %"
+
+
+def points(value: float) -> str:
+    """A difference of two fractions as the text writes it: ``points(0.153) == "15 percentage points"``."""
+    return f"{100 * float(value):.0f} percentage points"
+
+
+def power_of_ten(value: float) -> str:
+    """An order of magnitude as the text writes it: ``power_of_ten(3e-16) == "10⁻¹⁶"``."""
+    value = float(value)
+    if not value > 0 or math.isinf(value):
+        raise ValueError(f"power_of_ten needs a positive finite number, got {value!r}")
+    return "10" + str(round(math.log10(value))).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def format_value(value, fmt) -> str:
