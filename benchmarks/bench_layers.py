@@ -8,7 +8,8 @@ Prints, with the same code and grid as the chapter (``attnbook.cost``):
   of width d on n positions, beside the analytic multiply-adds and the number
   of sequential steps, and where attention becomes the slower of the two;
 * the matrix products one forward pass runs: how many, how large;
-* the same work on one thread and on all threads;
+* the same work on one thread and on all threads (everything else runs on one
+  thread, as in the chapter, so that a busy core does not decide the result);
 * the gradient of the last output with respect to the first input;
 * the readable attention against torch's fused kernel: memory kept for the
   backward pass and time, as n grows.
@@ -23,7 +24,7 @@ import time
 import torch
 
 from attnbook.cost import (KERNEL_LENGTHS, LENGTHS, WIDTHS, attention_kernels, compare_layers, count_products,
-                           crossover_length, gradient_by_distance, kernel_table, layer_table, products_table,
+                           crossover_length, gradient_by_distance, kernel_table, layer_table, num_threads, products_table,
                            thread_scaling, thread_table)
 
 
@@ -32,8 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    print(f"CPU, float32, {torch.get_num_threads()} threads, torch {torch.__version__}, batch 8, one head")
-    rows = compare_layers(LENGTHS, WIDTHS, repeats=args.repeats)
+    print(f"CPU, float32, one thread (as in chapter 7), torch {torch.__version__}, batch 8, one head")
+    with num_threads(1):
+        rows = compare_layers(LENGTHS, WIDTHS, repeats=args.repeats)
     print(layer_table(rows, 64))
     print("crossover by width:", ", ".join(
         f"d = {d}: n = {crossover_length([r for r in rows if r['d'] == d])}" for d in WIDTHS))
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
           f"float32 RNN: {gradient_by_distance('rnn', n, 64)[0]:.2e}")
     print()
     print("readable attention vs torch.nn.functional.scaled_dot_product_attention, batch 1, 4 heads of 16")
-    print(kernel_table(attention_kernels(KERNEL_LENGTHS, repeats=args.repeats)))
+    with num_threads(1):
+        print(kernel_table(attention_kernels(KERNEL_LENGTHS, repeats=args.repeats)))
     print(f"(took {time.perf_counter() - start:.0f} s)")
 
 
