@@ -5,9 +5,12 @@ attention computes and why squeezing a sentence into one vector loses things.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
-__all__ = ["HELLO_TOKENS", "hello_vectors", "random_vocabulary", "bag_recall", "attention_recall"]
+__all__ = ["HELLO_TOKENS", "hello_vectors", "random_vocabulary", "bag_recall", "position_codes",
+           "position_recall", "PositionRecall"]
 
 #: The note's example sentence.
 HELLO_TOKENS: list[str] = ["Hello", "I", "love", "you"]
@@ -60,17 +63,61 @@ def bag_recall(vocab: torch.Tensor, length: int, *, trials: int = 200,
     return hits.float().mean().item()
 
 
-def attention_recall(vocab: torch.Tensor, length: int, *, trials: int = 200,
-                     generator: torch.Generator | None = None) -> float:
-    """Share of words found again when ALL word vectors are kept and one is looked up by attention.
+class PositionRecall(NamedTuple):
+    """Share of questions "which word is at position p?" answered right, by each memory."""
 
-    For each sentence pick one of its words, use its vector as the query, and
-    check that the arg-max of the dot-product attention weights over the
-    sentence lands on that word's position.
+    squeezed: float   #: from ONE bound summary vector: ``dim`` numbers for the whole sentence
+    looked_up: float  #: by attention over kept keys and values: ``2 * length * dim`` numbers
+
+
+def position_codes(length: int, dim: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random ±1 codes, one per position: (length, dim); each has norm sqrt(dim)."""
+    if length < 1 or dim < 1:
+        raise ValueError(f"length and dim must be positive, got length={length}, dim={dim}")
+    return torch.randint(0, 2, (length, dim), generator=generator).float() * 2 - 1
+
+
+def position_recall(vocab: torch.Tensor, length: int, *, noise: float = 1.0, trials: int = 200,
+                    generator: torch.Generator | None = None) -> PositionRecall:
+    """Ask "which word is at position p?" with a noisy cue, of a summary and of attention.
+
+    Both memories answer the same questions, about the same random sentences of
+    distinct words, from the same cue: position p's ±1 code (see
+    ``position_codes``) plus Gaussian noise of standard deviation ``noise`` per
+    entry, so neither query contains the word it asks for.
+
+    * **Squeezed**: the sentence is ONE vector of ``dim`` numbers, each word bound
+      to its position by an element-wise product and summed,
+      ``s = sum_p code_p * word_p``; the cue unbinds it, ``s * cue``.
+    * **Looked up**: every position's code is kept as a key and every word as a
+      value; the cue is the query of scaled dot-product attention, and the
+      answer is the weighted mean of the values.
+
+    Either read-out is decoded as the vocabulary word with the largest dot
+    product. ``vocab`` is (V, dim) unit vectors (``random_vocabulary``).
     """
-    ids = _sample_sentences(vocab.shape[0], length, trials, generator)  # (trials, n)
-    keys = vocab[ids]  # (trials, n, dim)
-    target = torch.randint(length, (trials,), generator=generator)  # (trials,)
-    query = keys[torch.arange(trials), target]  # (trials, dim)
-    weights = torch.softmax(torch.einsum("bd,bnd->bn", query, keys), dim=-1)  # (trials, n)
-    return (weights.argmax(dim=-1) == target).float().mean().item()
+    if vocab.dim() != 2:
+        raise ValueError(f"vocab must be (V, dim), got shape {tuple(vocab.shape)}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be a non-negative standard deviation, got {noise}")
+    if trials < 1:
+        raise ValueError(f"trials must be positive, got {trials}")
+    dim = vocab.shape[1]
+    ids = _sample_sentences(vocab.shape[0], length, trials, generator)      # (trials, n)
+    words = vocab[ids]                                                       # (trials, n, dim)
+    codes = torch.stack([position_codes(length, dim, generator=generator)
+                         for _ in range(trials)])                            # (trials, n, dim)
+    asked = torch.randint(length, (trials,), generator=generator)            # (trials,)
+    rows = torch.arange(trials)
+    cue = codes[rows, asked] + noise * torch.randn(trials, dim, generator=generator)  # (trials, dim)
+    answer = ids[rows, asked]                                                # (trials,)
+
+    summary = (codes * words).sum(dim=1)                                     # (trials, dim)
+    squeezed_read = summary * cue                                            # (trials, dim)
+    scores = torch.einsum("bd,bnd->bn", cue, codes) / dim ** 0.5             # (trials, n)
+    looked_read = torch.einsum("bn,bnd->bd", torch.softmax(scores, dim=-1), words)  # (trials, dim)
+
+    def accuracy(read: torch.Tensor) -> float:
+        return ((read @ vocab.T).argmax(dim=-1) == answer).float().mean().item()
+
+    return PositionRecall(squeezed=accuracy(squeezed_read), looked_up=accuracy(looked_read))
