@@ -248,3 +248,49 @@ def test_masked_lm_trains_and_fills_in():
         fill_masks(model, data.vocab, [["on", "blursday"]], [0])
     with pytest.raises(ValueError, match="outside"):
         fill_masks(model, data.vocab, [["on", "monday"]], [5])
+
+
+# --- layer_gradient_norms: how large a gradient each layer of a stack receives -----------------------
+def _stack_and_batch(norm_first, seed=0):
+    from attnbook.transformer import TransformerEncoder
+
+    torch.manual_seed(seed)
+    stack = TransformerEncoder(3, 16, 2, 32, dropout=0.0, norm_first=norm_first)
+    g = torch.Generator().manual_seed(seed)
+    return stack, torch.randn(2, 5, 16, generator=g), torch.randn(2, 5, 16, generator=g)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_layer_gradient_norms_match_backward(norm_first):
+    from attnbook.transformer import layer_gradient_norms
+
+    stack, x, target = _stack_and_batch(norm_first)
+    norms = layer_gradient_norms(stack, x, target)
+    w2 = layer_gradient_norms(stack, x, target, parameter="linear2.weight")
+    assert norms.shape == w2.shape == (3,)
+    assert all(p.grad is None for p in stack.parameters())   # the .grad fields are left alone
+    # the reference: an ordinary backward pass and the norms of the .grad fields
+    torch.nn.functional.mse_loss(stack(x)[0], target).backward()
+    expected = torch.stack([torch.sqrt(sum(p.grad.pow(2).sum() for p in layer.parameters()))
+                            for layer in stack.layers])
+    assert torch.allclose(norms, expected, rtol=1e-5, atol=1e-8)
+    assert torch.allclose(w2, torch.stack([layer.linear2.weight.grad.norm() for layer in stack.layers]),
+                          rtol=1e-5, atol=1e-8)
+    assert (w2 < norms).all()   # one matrix of a layer is part of the whole
+
+
+def test_layer_gradient_norms_rejects_bad_input():
+    from attnbook.transformer import layer_gradient_norms
+
+    stack, x, target = _stack_and_batch(False)
+    with pytest.raises(ValueError, match="shape of x"):
+        layer_gradient_norms(stack, x, target[:, :3])
+    with pytest.raises(ValueError, match="no parameter 'linear3.weight'"):
+        layer_gradient_norms(stack, x, target, parameter="linear3.weight")
+    with pytest.raises(ValueError, match="TransformerEncoder"):
+        layer_gradient_norms(stack.layers[0], x, target)
+    with pytest.raises(ValueError, match="last dimension"):
+        layer_gradient_norms(stack, x[..., :8], target[..., :8])
+    stack.layers[1].linear2.weight.requires_grad_(False)
+    with pytest.raises(ValueError, match="layer 1 has no trainable"):
+        layer_gradient_norms(stack, x, target, parameter="linear2.weight")

@@ -61,6 +61,7 @@ __all__ = [
     "train_masked_lm",
     "fill_masks",
     "evaluate_masked_lm",
+    "layer_gradient_norms",
 ]
 
 POSITIONAL_KINDS = ("sinusoidal", "learned", "none")
@@ -827,3 +828,49 @@ def evaluate_masked_lm(model: "MaskedLanguageModel", data: Any, sentences: Optio
                          "chance": sum(1 / r["n_fit"] for r in rs) / len(rs), "n": len(rs)}
     out["records"] = records
     return out
+
+
+# ---------------------------------------------------------------------------
+# 5. Probes
+# ---------------------------------------------------------------------------
+
+
+def layer_gradient_norms(encoder: TransformerEncoder, x: Tensor, target: Tensor, *,
+                         parameter: Optional[str] = None) -> Tensor:
+    """How large a gradient each layer of a stack receives: ``(L,)``, the bottom layer first.
+
+    Runs ``x (B, T, D)`` through ``encoder`` (a :class:`TransformerEncoder` of L
+    layers), takes the loss ``mean((output - target) ** 2)`` against
+    ``target (B, T, D)`` and returns, for each layer, the norm of the loss's
+    gradient with respect to that layer's parameters: all of them, or only the
+    one named ``parameter`` in every layer (a name from
+    ``layer.named_parameters()``, e.g. ``"linear2.weight"``, the second matrix of
+    the feed-forward layer, which Xiong et al. (2020) analyse).
+
+    The parameters' ``.grad`` fields are left as they were. Dropout acts if the
+    stack is in training mode: call ``.eval()`` (or build it with dropout 0) for
+    a deterministic answer.
+    """
+    if not isinstance(encoder, TransformerEncoder):
+        raise ValueError(f"encoder must be an attnbook TransformerEncoder, got {type(encoder).__name__}")
+    _check_tensor(x, "x", ranks=(3,))
+    if not isinstance(target, Tensor) or target.shape != x.shape:
+        raise ValueError(f"target of shape {tuple(getattr(target, 'shape', ()))} must have the shape of x, "
+                         f"{_shape(x)}")
+    per_layer: List[List[Tensor]] = []
+    for k, layer in enumerate(encoder.layers):
+        named = dict(layer.named_parameters())
+        if parameter is None:
+            chosen = [p for p in named.values() if p.requires_grad]
+        elif parameter in named:
+            chosen = [named[parameter]] if named[parameter].requires_grad else []
+        else:
+            raise ValueError(f"layer {k} has no parameter {parameter!r}; it has {sorted(named)}")
+        if not chosen:
+            raise ValueError(f"layer {k} has no trainable parameter to measure ({parameter or 'all'})")
+        per_layer.append(chosen)
+    output, _ = encoder(x)  # (B, T, D)
+    loss = F.mse_loss(output, target)
+    grads = iter(torch.autograd.grad(loss, [p for ps in per_layer for p in ps]))
+    norms = [torch.sqrt(sum(next(grads).pow(2).sum() for _ in ps)) for ps in per_layer]
+    return torch.stack(norms).detach()  # (L,)

@@ -20,14 +20,14 @@ TIMELINE: list[tuple[float, str, str, str]] = [
     (2015.5, "Show, Attend and Tell", "visual attention for captions, soft and hard", "xu2015show"),
     (2016.0, "HAN", "attention over words, then sentences", "yang2016hierarchical"),
     (2017.0, "Transformer", "attention is all you need: no recurrence", "vaswani2017attention"),
-    (2018.0, "BERT", "bidirectional masked-LM pre-training", "devlin2019bert"),
+    (2018.8, "BERT", "bidirectional masked-LM pre-training", "devlin2019bert"),   # arXiv, October 2018
     (2020.0, "ViT", "an image is 16×16 words", "dosovitskiy2021image"),
 ]
 
 #: What came after the Transformer besides BERT and ViT (chapter 7 closes the timeline with them).
 WHAT_CAME_NEXT: list[tuple[float, str, str, str]] = [
-    (2018.5, "GPT", "a decoder-only Transformer, pre-trained to predict the next word", "radford2018improving"),
-    (2019.0, "GPT-2", "the same, 1.5B parameters; tasks without task-specific training", "radford2019language"),
+    (2018.4, "GPT", "a decoder, pre-trained then fine-tuned", "radford2018improving"),   # June 2018: before BERT
+    (2019.1, "GPT-2", "GPT scaled to 1.5B parameters; tasks without fine-tuning", "radford2019language"),  # Feb. 2019
     (2022.0, "FlashAttention", "exact attention without the n×n matrix in memory", "dao2022flashattention"),
 ]
 
