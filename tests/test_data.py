@@ -183,3 +183,65 @@ def test_bad_config_raises(kwargs, match):
 def test_too_few_distinct_test_sentences_is_an_error():
     with pytest.raises(ValueError, match="distinct"):
         make_reorder_data(ReorderConfig(n_words=2, min_len=1, max_len=2, buckets=((1, 2),), n_test_per_bucket=10))
+
+
+# --- digits: pixel permutations and shifts -------------------------------------
+
+
+def test_permute_pixels_moves_pixels_and_rejects_non_permutations():
+    from attnbook.data.digits import permute_pixels
+
+    img = torch.arange(2 * 16.0).reshape(1, 2, 4, 4)                # 2 channels
+    perm = torch.randperm(16, generator=torch.Generator().manual_seed(0))
+    out = permute_pixels(img, perm)
+    assert out.shape == img.shape
+    for k in range(16):                                              # output pixel k = input pixel perm[k], each channel
+        assert out[0, :, k // 4, k % 4].tolist() == img[0, :, perm[k] // 4, perm[k] % 4].tolist()
+    inverse = torch.argsort(perm)
+    assert torch.equal(permute_pixels(out, inverse), img)
+    with pytest.raises(ValueError, match="permutation must have shape"):
+        permute_pixels(img, torch.arange(15))
+    with pytest.raises(ValueError, match="exactly once"):
+        permute_pixels(img, torch.zeros(16, dtype=torch.long))
+    with pytest.raises(ValueError, match="exactly once"):
+        permute_pixels(img, torch.arange(16.0))                     # float indices
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        permute_pixels(torch.zeros(4, 4), torch.arange(16))
+
+
+def test_patch_permutation_keeps_patches_whole():
+    from attnbook.data.digits import patch_permutation, permute_pixels
+
+    img = torch.arange(16.0).reshape(1, 1, 4, 4)
+    out = permute_pixels(img, patch_permutation((4, 4), 2, [3, 0, 2, 1]))[0, 0]
+    assert out[:2, :2].tolist() == [[10, 11], [14, 15]]              # output patch 0 = input patch 3
+    assert out[:2, 2:].tolist() == [[0, 1], [4, 5]]                  # output patch 1 = input patch 0
+    assert out[2:, :2].tolist() == [[8, 9], [12, 13]]                # patch 2 stays
+    assert out[2:, 2:].tolist() == [[2, 3], [6, 7]]
+    assert torch.equal(patch_permutation((4, 4), 2, [0, 1, 2, 3]), torch.arange(16))
+    assert torch.equal(patch_permutation((4, 6), 1, list(range(24))), torch.arange(24))
+    with pytest.raises(ValueError, match="order"):
+        patch_permutation((4, 4), 2, [0, 1, 2, 2])
+    with pytest.raises(ValueError, match="patch_size"):
+        patch_permutation((4, 4), 3, [0])
+
+
+def test_shift_images_moves_content_and_fills_with_zero():
+    from attnbook.data.digits import shift_images
+
+    img = torch.arange(1, 17.0).reshape(1, 1, 4, 4)
+    down_left = shift_images(img, 1, -1)[0, 0]
+    assert down_left[0].tolist() == [0, 0, 0, 0] and down_left[:, 3].tolist() == [0, 0, 0, 0]
+    assert down_left[1:, :3].tolist() == img[0, 0, :3, 1:].tolist()
+    assert torch.equal(shift_images(img, 0, 0), img)
+    assert torch.equal(shift_images(shift_images(img, 0, 2), 0, -2)[..., :2], img[..., :2])
+    dot = torch.zeros(3, 2, 8, 8)
+    dot[:, :, 4, 4] = 1
+    moved = shift_images(dot, -2, 3)
+    assert (moved[:, :, 2, 7] == 1).all() and moved.sum() == dot.sum()
+    with pytest.raises(ValueError, match="dy"):
+        shift_images(img, 4, 0)
+    with pytest.raises(ValueError, match="dx"):
+        shift_images(img, 0, 1.5)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        shift_images(torch.zeros(4, 4), 1, 1)

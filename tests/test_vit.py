@@ -5,8 +5,9 @@ import torch
 
 from attnbook.data.digits import load_digits_data, subset
 from attnbook.train import TrainConfig
-from attnbook.vit import (SmallCNN, ViTConfig, VisionTransformer, attention_rollout, cls_attention, patchify,
-                          position_similarity, predict_images, random_shift, train_image_classifier)
+from attnbook.vit import (SmallCNN, SmallMLP, ViTConfig, ViTOutput, VisionTransformer, attention_rollout,
+                          cls_attention, occlusion_map, patchify, position_similarity, predict_images, random_shift,
+                          train_image_classifier)
 
 
 def test_patchify_reading_order():
@@ -82,11 +83,12 @@ def test_digits_split_and_subset():
         subset(d, 0)
 
 
-@pytest.mark.parametrize("kind", ["vit", "cnn"])
+@pytest.mark.parametrize("kind", ["vit", "cnn", "mlp"])
 def test_models_learn_digits(kind):
     d = load_digits_data()
     torch.manual_seed(0)
-    model = VisionTransformer(ViTConfig(patch_size=4, d_model=32, depth=1)) if kind == "vit" else SmallCNN(width=16)
+    model = {"vit": lambda: VisionTransformer(ViTConfig(patch_size=4, d_model=32, depth=1)),
+             "cnn": lambda: SmallCNN(width=16), "mlp": lambda: SmallMLP(hidden=32)}[kind]()
     train_image_classifier(model, d.train_images, d.train_labels,
                            TrainConfig(steps=150, batch_size=64, lr=3e-3, progress=False),
                            augment=lambda x, g: random_shift(x, 1, g))
@@ -113,3 +115,81 @@ def test_shape_colour_task_ground_truth():
     assert torch.equal(sided.labels % 2, (task.cells % 4 >= 2).long())
     with pytest.raises(ValueError, match="not drawn"):
         shape_colour_task(scenes, "diamond")
+
+
+def test_small_mlp_shapes_and_errors():
+    model = SmallMLP(in_channels=3, num_classes=7, hidden=16, image_size=(4, 6))
+    out = model(torch.rand(5, 3, 4, 6))
+    assert out.logits.shape == (5, 7) and out.weights.numel() == 0
+    assert sum(p.numel() for p in model.parameters()) == (72 * 16 + 16) + (16 * 16 + 16) + (16 * 7 + 7)
+    with pytest.raises(ValueError, match="channel"):
+        model(torch.rand(5, 1, 4, 6))
+    with pytest.raises(ValueError, match="hidden"):
+        SmallMLP(hidden=0)
+    n = lambda m: sum(p.numel() for p in m.parameters())
+    assert (n(SmallMLP()), n(SmallCNN())) == (14950, 14698)      # the sizes the docstring states
+
+
+def test_permuting_the_inputs_is_a_relabelling_for_the_mlp_and_for_vit_patches():
+    """The reason a fixed permutation cannot hurt these models: it is undone by
+    permuting their first layer's inputs (MLP) or their position embeddings (ViT)."""
+    from attnbook.data.digits import patch_permutation, permute_pixels
+
+    torch.manual_seed(0)
+    x = torch.rand(6, 1, 8, 8)
+    pix = torch.randperm(64)
+    mlp = SmallMLP(hidden=16)
+    twin = SmallMLP(hidden=16)
+    twin.load_state_dict(mlp.state_dict())
+    with torch.no_grad():
+        twin.fc1.weight[:] = mlp.fc1.weight[:, pix]          # input k of the twin is pixel pix[k]
+    assert torch.allclose(twin(permute_pixels(x, pix)).logits, mlp(x).logits, atol=1e-5)
+
+    order = torch.randperm(16)
+    vit = VisionTransformer(ViTConfig(patch_size=2, d_model=32, depth=2, nhead=4, dim_feedforward=32)).eval()
+    twin = VisionTransformer(vit.config).eval()
+    twin.load_state_dict(vit.state_dict())
+    with torch.no_grad():
+        twin.pos_embed[0, 1:] = vit.pos_embed[0, 1:][order]   # patch k of the twin is patch order[k]
+    moved = permute_pixels(x, patch_permutation((8, 8), 2, order))
+    assert torch.allclose(twin(moved).logits, vit(x).logits, atol=1e-5)
+    # ... but a permutation of single pixels splits the ViT's patches: no such relabelling exists
+    assert not torch.allclose(vit(permute_pixels(x, pix)).logits, vit(x).logits, atol=1e-3)
+
+
+def test_occlusion_map_matches_a_loop_and_finds_the_deciding_patch():
+    torch.manual_seed(0)
+    model = SmallCNN(in_channels=3, num_classes=4, width=8, image_size=(8, 8))
+    images, labels = torch.rand(5, 3, 8, 8), torch.randint(4, (5,))
+    fill = torch.tensor([0.2, 0.5, 0.9])
+    drops = occlusion_map(model, images, labels, 4, fill=fill)
+    assert drops.shape == (5, 4)
+    with torch.no_grad():
+        base = model(images).logits.softmax(-1)[torch.arange(5), labels]
+        for n in range(4):
+            r, c = divmod(n, 2)
+            x = images.clone()
+            x[:, :, 4 * r:4 * r + 4, 4 * c:4 * c + 4] = fill[:, None, None]
+            ref = base - model(x).logits.softmax(-1)[torch.arange(5), labels]
+            assert torch.allclose(drops[:, n], ref, atol=1e-5)
+
+    class LooksAtPatch2(torch.nn.Module):      # says class 1 when the top-left pixel of patch 2 (bottom left) is bright
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            v = x[:, 0, 4, 0]
+            return ViTOutput(torch.stack([-10 * v, 10 * v], 1), torch.empty(0))
+
+    toy = LooksAtPatch2()
+    img = torch.zeros(3, 1, 8, 8)
+    img[:, 0, 4, 0] = 1
+    d = occlusion_map(toy, img, torch.ones(3, dtype=torch.long), 4)
+    assert d.argmax(1).tolist() == [2, 2, 2] and torch.allclose(d[:, [0, 1, 3]], torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="patch_size"):
+        occlusion_map(model, images, labels, 3)
+    with pytest.raises(ValueError, match="labels"):
+        occlusion_map(model, images, labels[:3], 4)
+    with pytest.raises(ValueError, match="fill"):
+        occlusion_map(model, images, labels, 4, fill=torch.zeros(2))

@@ -7,9 +7,11 @@ with, and attention rollout (Abnar & Zuidema 2020).
     PatchEmbedding               flattened patches -> (B, N, D) by one shared linear map
     VisionTransformer            [CLS] + patches + learned positions -> encoder -> classify from [CLS]
     SmallCNN                     two convolutions and a linear layer: the baseline with a built-in bias
+    SmallMLP                     the pixels as one flat vector, two hidden layers: no notion of an image
     cls_attention(weights)       where [CLS] looks, per layer and head, over the patches
     attention_rollout(weights)   attention chained through the layers, residuals included
     position_similarity(model)   cosine similarity of the learned position embeddings (the paper's Fig. 7)
+    occlusion_map(model, ...)    grey out each patch in turn: how much the true class's probability drops
 
 The encoder is ``attnbook.transformer.TransformerEncoder`` with pre-norm
 layers and GELU, as in ViT.
@@ -33,9 +35,11 @@ __all__ = [
     "VisionTransformer",
     "ViTOutput",
     "SmallCNN",
+    "SmallMLP",
     "cls_attention",
     "attention_rollout",
     "position_similarity",
+    "occlusion_map",
     "random_shift",
     "train_image_classifier",
     "predict_images",
@@ -176,6 +180,34 @@ class SmallCNN(nn.Module):
         return ViTOutput(self.head(x.flatten(1)), torch.empty(0))
 
 
+class SmallMLP(nn.Module):
+    """The image as one flat vector of ``C·H·W`` pixels, two hidden ReLU layers and a
+    linear classifier. Nothing in it knows which pixels are neighbours: rearranging
+    the pixels of every image the same way is, for this model, only a relabelling
+    of its first layer's inputs. With the defaults it has about as many parameters
+    as ``SmallCNN()`` on 8×8 digits (14,950 against 14,698)."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, hidden: int = 90,
+                 image_size: Tuple[int, int] = (8, 8)):
+        super().__init__()
+        H, W = image_size
+        for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("hidden", hidden),
+                        ("image height", H), ("image width", W)):
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        self.fc1 = nn.Linear(in_channels * H * W, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.head = nn.Linear(hidden, num_classes)
+        self.in_channels, self.image_size = in_channels, (H, W)
+
+    def forward(self, images: Tensor) -> ViTOutput:
+        """``images (B, C, H, W)`` -> ``ViTOutput(logits (B, num_classes), empty weights)``."""
+        _check_images(images, self.in_channels, self.image_size)
+        x = F.relu(self.fc1(images.flatten(1)))  # (B, hidden)
+        x = F.relu(self.fc2(x))  # (B, hidden)
+        return ViTOutput(self.head(x), torch.empty(0))
+
+
 def _check_weights(weights: Any) -> None:
     if not isinstance(weights, Tensor) or weights.dim() != 5 or weights.shape[-1] != weights.shape[-2]:
         raise ValueError(
@@ -219,6 +251,44 @@ def position_similarity(model: VisionTransformer) -> Tensor:
         raise TypeError(f"expected a VisionTransformer, got {type(model).__name__}")
     pos = F.normalize(model.pos_embed[0, 1:].detach(), dim=-1)  # (N, D)
     return pos @ pos.T
+
+
+@torch.inference_mode()
+def occlusion_map(model: nn.Module, images: Tensor, labels: Tensor, patch_size: int, *,
+                  fill: Any = 0.0, batch_size: int = 1024) -> Tensor:
+    """Occlusion sensitivity (Zeiler & Fergus 2014), one patch at a time.
+
+    For each image ``(B, C, H, W)`` and each of its ``N`` non-overlapping ``p × p``
+    patches (reading order, as :func:`patchify` numbers them), paint the patch
+    with ``fill`` (a number, or one value per channel ``(C,)``, e.g. the
+    background colour) and measure how much the model's probability of
+    ``labels (B,)`` falls. Returns the drops ``(B, N)``: large where hiding the
+    patch hurts the answer, near 0 (or negative) where it does not matter. It
+    asks the model, not its attention, what the answer depends on. Runs in eval mode,
+    on all ``(1 + N)·B`` images at once (in batches of ``batch_size``).
+    """
+    _check_images(images)
+    B, C, H, W = images.shape
+    p = patch_size
+    if isinstance(p, bool) or not isinstance(p, int) or p <= 0 or H % p or W % p:
+        raise ValueError(f"patch_size must be a positive integer that divides the image size {H}×{W}, got {p!r}")
+    if not isinstance(labels, Tensor) or labels.shape != (B,):
+        raise ValueError(f"labels must have shape (B,) = ({B},), got {tuple(getattr(labels, 'shape', ()))}")
+    fill = torch.as_tensor(fill, dtype=images.dtype, device=images.device)
+    if fill.dim() > 1 or (fill.dim() == 1 and fill.shape[0] != C):
+        raise ValueError(f"fill must be a number or one value per channel ({C},), got shape {tuple(fill.shape)}")
+    fill = fill.reshape(-1, 1, 1)  # (C or 1, 1, 1)
+    rows, cols = H // p, W // p
+    variants = [images]  # the original first, then one copy per hidden patch
+    for n in range(rows * cols):
+        r, c = divmod(n, cols)
+        x = images.clone()
+        x[:, :, r * p:(r + 1) * p, c * p:(c + 1) * p] = fill
+        variants.append(x)
+    stacked = torch.cat(variants)  # ((1 + N)·B, C, H, W)
+    probs = predict_images(model, stacked, batch_size=batch_size)["probs"]  # ((1 + N)·B, classes)
+    true = probs.reshape(1 + rows * cols, B, -1)[:, torch.arange(B), labels]  # (1 + N, B)
+    return (true[0] - true[1:]).T  # (B, N)
 
 
 def random_shift(images: Tensor, max_shift: int = 1, generator: Optional[torch.Generator] = None) -> Tensor:
