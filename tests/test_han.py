@@ -1,11 +1,13 @@
-"""Chapter 4's hierarchical attention network, its poolings, training and scoring."""
+"""Chapter 4's hierarchical attention network, its poolings, training, scoring and erasure test."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
-from attnbook.data.reviews import ReviewsConfig, make_reviews_data
-from attnbook.han import (HAN, FlatAttentionClassifier, HANConfig, Pooling, evaluate_classifier, predict,
-                          top_hits, train_classifier)
+from attnbook.data.reviews import NO_OPINION, Review, ReviewsConfig, make_reviews_data
+from attnbook.han import (HAN, FlatAttentionClassifier, HANConfig, Pooling, choose_sentences, erase_sentence,
+                          evaluate_classifier, flip_rate, predict, top_hits, train_classifier)
 from attnbook.train import TrainConfig
 
 
@@ -122,3 +124,72 @@ def test_top_hits_against_a_hand_made_truth(data):
         top_hits([r], [ww], [sw[:-1]])
     with pytest.raises(ValueError, match="one word_weights"):
         top_hits([r], [], [sw])
+
+
+def test_erase_sentence_recomputes_the_truth(data):
+    for r in data.test[:50]:
+        v = r.decisive[0]
+        opinion_at = [j for j, o in enumerate(r.opinions) if o != NO_OPINION]
+        filler = next(j for j, k in enumerate(r.kinds) if k in ("filler", "distractor"))
+        e = erase_sentence(r, filler)                  # a sentence without an opinion: same verdict
+        assert len(e.sentences) == len(r.sentences) - 1 and e.label == r.label
+        assert e.sentences[e.decisive[0]] == r.sentences[v] and e.kinds[e.decisive[0]] == "verdict"
+        e = erase_sentence(r, opinion_at[0])           # an earlier opinion: same verdict
+        assert e.label == r.label and e.sentences[e.decisive[0]] == r.sentences[v]
+        e = erase_sentence(r, v)                       # the verdict: the latest earlier opinion decides
+        assert e.sentences[e.decisive[0]] == r.sentences[opinion_at[-2]]
+        assert e.label == r.opinions[opinion_at[-2]]
+        assert e.kinds.count("verdict") == 1 and len(e.opinions) == len(e.sentences) == len(e.key_words)
+        assert erase_sentence(r, -1).sentences == r.sentences[:-1]
+    # across reviews the truth flips exactly when the new last opinion disagrees
+    flips = [erase_sentence(r, r.decisive[0]).label != r.label for r in data.test]
+    assert 0.6 < np.mean(flips) < 0.9          # 3/4 with three opinions (one earlier is the opposite)
+
+
+def test_erase_sentence_refuses_bad_input(data):
+    r = data.test[0]
+    with pytest.raises(ValueError, match="outside a review"):
+        erase_sentence(r, len(r.sentences))
+    with pytest.raises(ValueError, match="must be a Review"):
+        erase_sentence("the phone is good .", 0)
+    one = Review(sentences=(("the", "phone", "is", "good", "."),), label=1, decisive=(0,), key_words=((3,),),
+                 kinds=("verdict",), opinions=(1,))
+    with pytest.raises(ValueError, match="only sentence"):
+        erase_sentence(one, 0)
+    with pytest.raises(ValueError, match="not made by attnbook.data.reviews"):
+        erase_sentence(replace(r, opinions=()), 0)
+    only = r
+    for i in reversed([j for j, o in enumerate(r.opinions) if o != NO_OPINION][1:]):
+        only = erase_sentence(only, i)             # leave one opinion, then erase it
+    with pytest.raises(ValueError, match="no sentence states an opinion"):
+        erase_sentence(only, only.decisive[0])
+
+
+def test_choose_sentences():
+    w = [np.array([0.1, 0.7, 0.2]), np.array([0.5, 0.2, 0.1, 0.2])]
+    assert choose_sentences(w, "top") == [1, 0]
+    assert choose_sentences(w, "least") == [0, 2]
+    picks = [choose_sentences(w, "random", seed=s) for s in range(30)]
+    assert all(p[0] != 1 and p[1] != 0 for p in picks)           # never the top sentence
+    assert {p[1] for p in picks} == {1, 2, 3}                     # but any other one
+    assert choose_sentences(w, "random", seed=4) == choose_sentences(w, "random", seed=4)
+    with pytest.raises(ValueError, match="how must be"):
+        choose_sentences(w, "median")
+    with pytest.raises(ValueError, match="at least 2 sentences"):
+        choose_sentences([np.array([1.0])], "top")
+
+
+def test_flip_rate_counts_changed_predictions(data):
+    torch.manual_seed(0)
+    model = HAN(HANConfig.for_data(data, emb_dim=8, word_hidden=8, sentence_hidden=8, attention_dim=8))
+    reviews = data.test[:40]
+    verdicts = [r.decisive[0] for r in reviews]
+    res = flip_rate(model, data, reviews, verdicts)
+    before = predict(model, data, reviews)["predictions"]
+    after = predict(model, data, [erase_sentence(r, i) for r, i in zip(reviews, verdicts)])["predictions"]
+    assert res["flipped"] == [a != b for a, b in zip(before, after)]
+    assert res["flip_rate"] == pytest.approx(np.mean(res["flipped"]))
+    assert res["truth_flipped"] == [erase_sentence(r, i).label != r.label for r, i in zip(reviews, verdicts)]
+    assert 0 <= res["accuracy_after"] <= 1
+    with pytest.raises(ValueError, match="one sentence index per review"):
+        flip_rate(model, data, reviews, verdicts[:-1])

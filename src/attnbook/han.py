@@ -24,11 +24,16 @@ all the words of the document and one word attention.
 
 Padding is handled with masks (padding words and padding sentences get weight
 0) and ``pack_padded_sequence`` (the GRUs never read padding).
+
+``erase_sentence``, ``choose_sentences`` and ``flip_rate`` make an *erasure
+test* of the sentence weights: delete the sentence a model weighs most (or a
+random one) and count how often its prediction changes.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, replace
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -37,7 +42,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import masked_softmax
-from .data.reviews import Review, ReviewBatch, ReviewData
+from .data.reviews import NO_OPINION, Review, ReviewBatch, ReviewData, verdict_of
 from .train import TrainConfig, TrainResult, run_training
 
 __all__ = [
@@ -52,6 +57,9 @@ __all__ = [
     "evaluate_classifier",
     "predict",
     "top_hits",
+    "erase_sentence",
+    "choose_sentences",
+    "flip_rate",
 ]
 
 POOLINGS = ("attention", "mean", "max")
@@ -324,3 +332,86 @@ def evaluate_classifier(model: nn.Module, data: ReviewData,
     return {"accuracy": sum(correct) / len(reviews),
             "attention": top_hits(reviews, p["word_weights"], p["sentence_weights"]),
             **p}
+
+
+# ---------------------------------------------------------------------------
+# Erasure: does the sentence with the largest weight matter to the prediction?
+# ---------------------------------------------------------------------------
+
+
+def erase_sentence(review: Review, index: int) -> Review:
+    """``review`` without its sentence ``index``, with its truth recomputed.
+
+    The generator's rule (:func:`attnbook.data.reviews.verdict_of`: the last
+    opinion of the phone decides) is applied to the sentences that remain, so
+    the returned ``label`` and ``decisive`` say what the verdict is *after* the
+    erasure: erasing the verdict hands the decision to the latest earlier
+    opinion. Raises ValueError for an index outside the review, a one-sentence
+    review, or an erasure that leaves no opinion of the phone.
+    """
+    if not isinstance(review, Review):
+        raise ValueError(f"review must be a Review, got a {type(review).__name__}")
+    n = len(review.sentences)
+    if len(review.opinions) != n:
+        raise ValueError(f"the review has {n} sentences but {len(review.opinions)} opinions: "
+                         "it was not made by attnbook.data.reviews")
+    if not -n <= index < n:
+        raise ValueError(f"index {index} is outside a review of {n} sentences")
+    if n == 1:
+        raise ValueError("cannot erase the only sentence of a review")
+    index %= n
+    keep = [i for i in range(n) if i != index]
+    opinions = tuple(review.opinions[i] for i in keep)
+    label, at = verdict_of(opinions)   # ValueError when no opinion of the phone is left
+    kinds = tuple("verdict" if j == at else ("earlier" if o != NO_OPINION else review.kinds[i])
+                  for j, (i, o) in enumerate(zip(keep, opinions)))
+    return replace(review, sentences=tuple(review.sentences[i] for i in keep), label=label, decisive=(at,),
+                   key_words=tuple(review.key_words[i] for i in keep), kinds=kinds, opinions=opinions)
+
+
+def choose_sentences(sentence_weights: Sequence, how: str = "top", *, seed: int = 0) -> List[int]:
+    """One sentence index per review, picked from its sentence weights (each an array of length n_i).
+
+    ``how``: ``"top"`` the largest weight; ``"least"`` the smallest; ``"random"``
+    a sentence drawn uniformly from the *other* sentences than the largest (with
+    ``random.Random(seed)``), the control of an erasure test.
+    """
+    if how not in ("top", "least", "random"):
+        raise ValueError(f"how must be 'top', 'least' or 'random', got {how!r}")
+    rng = random.Random(seed)
+    picks = []
+    for k, w in enumerate(sentence_weights):
+        w = [float(x) for x in w]
+        if len(w) < 2:
+            raise ValueError(f"review {k} has {len(w)} sentence weight(s); erasure needs at least 2 sentences")
+        top = max(range(len(w)), key=lambda i: w[i])
+        if how == "top":
+            picks.append(top)
+        elif how == "least":
+            picks.append(min(range(len(w)), key=lambda i: w[i]))
+        else:
+            picks.append(rng.choice([i for i in range(len(w)) if i != top]))
+    return picks
+
+
+def flip_rate(model: nn.Module, data: ReviewData, reviews: Sequence[Review], erase: Sequence[int]) -> Dict:
+    """Erase sentence ``erase[k]`` from ``reviews[k]`` and compare ``model``'s predictions before and after.
+
+    Returns ``flip_rate`` (share of reviews whose predicted label changes),
+    ``truth_flip_rate`` (share whose true label changes under the generator's
+    rule), ``accuracy_after`` (predictions after erasure against the new truth)
+    and the per-review lists ``flipped`` and ``truth_flipped``.
+    """
+    reviews = list(reviews)
+    if not reviews or len(erase) != len(reviews):
+        raise ValueError(f"need one sentence index per review and at least one review, "
+                         f"got {len(erase)} indices for {len(reviews)} reviews")
+    erased = [erase_sentence(r, int(i)) for r, i in zip(reviews, erase)]
+    before = predict(model, data, reviews)["predictions"]
+    after = predict(model, data, erased)["predictions"]
+    flipped = [a != b for a, b in zip(before, after)]
+    truth_flipped = [r.label != e.label for r, e in zip(reviews, erased)]
+    n = len(reviews)
+    return {"flip_rate": sum(flipped) / n, "truth_flip_rate": sum(truth_flipped) / n,
+            "accuracy_after": sum(p == e.label for p, e in zip(after, erased)) / n,
+            "flipped": flipped, "truth_flipped": truth_flipped}

@@ -1,24 +1,34 @@
-"""Synthetic phone reviews whose label is decided by a known sentence and known words.
+"""Synthetic phone reviews whose label needs the order of the sentences.
 
 Chapter 4 classifies documents with hierarchical attention. A review here is a
 handful of sentences about buying a phone; the label is the reviewer's verdict
-on **the phone**. Most sentences are neutral filler ("i bought it on monday ."),
-and single sentiment words are not enough to find the verdict:
+on **the phone**, and the reviewer changes their mind: every review states
+``n_opinions`` (default 3) opinions of the phone, and the verdict is the
+**last** of them — the reviewer's last word on the phone (:func:`verdict_of`).
+One earlier opinion is the verdict's opposite (the mind that changed), the
+others are coin flips. Around them:
 
 * **distractors** carry sentiment about other things ("the courier was rude .",
-  "my old phone was great .");
+  "my old phone was great ."), anywhere in the review, before or after the
+  verdict;
 * **negation** flips a word ("the phone is not good .", "i do not love this phone .");
-* **contrast** puts a distractor and the verdict in one sentence, in either order
+* **contrast** puts a distractor and an opinion in one sentence, in either order
   ("the box was damaged , but the phone is excellent .");
-* **an earlier opinion** of the phone, in the past ("at first i thought the
-  phone was great .", "i used to hate this phone ."), comes before the verdict
-  and does not count: it agrees with the verdict or not at random.
+* the rest is neutral filler ("i bought it on monday .").
 
-The generator records which sentence(s) decide the label (``Review.decisive``)
-and, within them, the words that carry the verdict (``Review.key_words``: the
-sentiment word and a ``not``), so the attention a model learns can be scored
-against the truth. Everything is generated from a seed; no test review appears
-in training.
+All opinions are written from the same templates, wherever they stand, so
+nothing inside a sentence tells an earlier opinion from the verdict. And the
+opinions, as a bag, are the same for both labels (one positive, one negative,
+the rest coin flips), as are the distractors (random polarity): the review's
+words — as a bag, or as sentences without their order — say nothing about the
+label. Only the order of the sentences decides.
+
+The generator records which sentence decides the label (``Review.decisive``),
+the polarity of every opinion of the phone (``Review.opinions``, so the truth
+can be recomputed when a sentence is erased: :func:`verdict_of`) and, within
+each opinion, the words that carry it (``Review.key_words``: the sentiment word
+and a ``not``), so the attention a model learns can be scored against the
+truth. Everything is generated from a seed; no test review appears in training.
 """
 from __future__ import annotations
 
@@ -36,15 +46,18 @@ __all__ = [
     "LABELS",
     "POSITIVE",
     "NEGATIVE",
+    "NO_OPINION",
     "Review",
     "ReviewsConfig",
     "ReviewData",
     "ReviewBatch",
+    "verdict_of",
     "make_review",
     "make_reviews_data",
 ]
 
 LABELS: Tuple[str, str] = ("negative", "positive")  # label 0, label 1
+NO_OPINION = -1  # Review.opinions of a sentence that states no opinion of the phone
 
 POSITIVE: Tuple[str, ...] = ("good", "great", "excellent", "perfect", "nice", "superb")
 NEGATIVE: Tuple[str, ...] = ("bad", "awful", "terrible", "poor", "useless", "horrible")
@@ -72,9 +85,10 @@ class Review:
 
     sentences: Tuple[Tuple[str, ...], ...]
     label: int  # 0 = negative, 1 = positive (``LABELS[label]``)
-    decisive: Tuple[int, ...]  # the sentences that state the verdict on the phone
-    key_words: Tuple[Tuple[int, ...], ...]  # per sentence: positions of the verdict's words (empty elsewhere)
-    kinds: Tuple[str, ...]  # per sentence: "verdict", "contrast", "stale", "distractor" or "filler"
+    decisive: Tuple[int, ...]  # the sentence that decides the label: the last opinion of the phone
+    key_words: Tuple[Tuple[int, ...], ...]  # per sentence: positions of its opinion's words (empty elsewhere)
+    kinds: Tuple[str, ...]  # per sentence: "verdict", "earlier" (an overridden opinion), "distractor" or "filler"
+    opinions: Tuple[int, ...] = ()  # per sentence: 1/0 = a positive/negative opinion of the phone, else -1
 
     @property
     def n_words(self) -> int:
@@ -84,50 +98,64 @@ class Review:
         return " ".join(" ".join(s) for s in self.sentences)
 
 
+def verdict_of(opinions: Sequence[int]) -> Tuple[int, int]:
+    """The rule that labels a review: ``(label, index)`` of its **last** opinion of the phone.
+
+    ``opinions`` has one entry per sentence: 1 (positive), 0 (negative) or
+    ``NO_OPINION`` (-1). Raises ValueError when no sentence states an opinion.
+    """
+    bad = [o for o in opinions if o not in (0, 1, NO_OPINION)]
+    if bad:
+        raise ValueError(f"opinions must be 1, 0 or {NO_OPINION} per sentence, got {bad[0]!r}")
+    for i in range(len(opinions) - 1, -1, -1):
+        if opinions[i] != NO_OPINION:
+            return int(opinions[i]), i
+    raise ValueError("no sentence states an opinion of the phone, so the review has no verdict")
+
+
 @dataclass
 class ReviewsConfig:
     """What the generated reviews look like."""
 
     n_train: int = 10000
     n_test: int = 1000
-    min_sentences: int = 5
+    min_sentences: int = 6
     max_sentences: int = 10
-    max_verdicts: int = 1  # 1..max_verdicts sentences state the verdict (they agree)
+    n_opinions: int = 3  # opinions of the phone per review; the last decides, one earlier one is its opposite
     min_distractors: int = 1
     max_distractors: int = 3  # sentiment sentences about other things
-    p_negation: float = 0.4  # a verdict or distractor is negated ("not good")
-    p_contrast: float = 0.4  # a verdict shares its sentence with a distractor ("..., but ...")
-    p_stale: float = 0.5  # an earlier opinion of the phone (that does not count) precedes the verdict(s)
+    p_negation: float = 0.4  # an opinion or distractor is negated ("not good")
+    p_contrast: float = 0.3  # an opinion shares its sentence with a distractor ("..., but ...")
     seed: Optional[int] = None  # None = ATTNBOOK_SEED (default 0)
 
     def __post_init__(self) -> None:
         if self.n_train < 1 or self.n_test < 1:
             raise ValueError(f"n_train and n_test must be positive, got {self.n_train} and {self.n_test}")
-        if not 1 <= self.max_verdicts:
-            raise ValueError(f"max_verdicts must be >= 1, got {self.max_verdicts}")
+        if self.n_opinions < 2:
+            raise ValueError(f"n_opinions must be >= 2 (an earlier opinion and the verdict), got {self.n_opinions}")
         if not 0 <= self.min_distractors <= self.max_distractors:
             raise ValueError(
                 f"need 0 <= min_distractors <= max_distractors, got {self.min_distractors} and {self.max_distractors}")
-        if self.min_sentences < self.max_verdicts + self.max_distractors + 1:
+        if self.min_sentences < self.n_opinions + self.max_distractors:
             raise ValueError(
-                f"min_sentences ({self.min_sentences}) must leave room for max_verdicts + max_distractors "
-                f"+ 1 ({self.max_verdicts + self.max_distractors + 1}) sentences")
+                f"min_sentences ({self.min_sentences}) must leave room for n_opinions + max_distractors "
+                f"({self.n_opinions + self.max_distractors}) sentences")
         if self.max_sentences < self.min_sentences:
             raise ValueError(
                 f"max_sentences ({self.max_sentences}) must be >= min_sentences ({self.min_sentences})")
-        for name in ("p_negation", "p_contrast", "p_stale"):
+        for name in ("p_negation", "p_contrast"):
             p = getattr(self, name)
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
 
 
-def _verdict_clause(rng: random.Random, positive: bool, negate: bool) -> Tuple[List[str], List[int]]:
+def _opinion_clause(rng: random.Random, positive: bool, negate: bool) -> Tuple[List[str], List[int]]:
     """A clause about the phone whose meaning is ``positive``; returns tokens and the key positions."""
     # with negation the word itself has the opposite polarity: "not bad" is positive
     word_positive = positive != negate
     form = rng.randrange(3)
     if form == 0:  # the phone is (really) (not) great
-        subject = rng.choice((["the", "phone"], ["this", "phone"], ["it"]))
+        subject = rng.choice((["the", "phone"], ["this", "phone"]))
         toks = subject + ["is"]
         key = []
         if negate:
@@ -170,14 +198,6 @@ def _distractor_clause(rng: random.Random, negate: bool) -> List[str]:
     return toks
 
 
-def _stale_clause(rng: random.Random, positive: bool) -> List[str]:
-    """An earlier opinion of the phone that the verdict overrides (``positive``: what it said then)."""
-    if rng.random() < 0.5:
-        return (rng.choice((["at", "first"], ["in", "the", "shop"], ["before", "the", "update"]))
-                + ["i", "thought", "the", "phone", "was", rng.choice(POSITIVE if positive else NEGATIVE)])
-    return ["i", "used", "to", rng.choice(_POS_VERBS if positive else _NEG_VERBS), "this", "phone"]
-
-
 def _filler(rng: random.Random) -> List[str]:
     if rng.random() < 0.5:
         return rng.choice(_FILLER_FACTS).split()
@@ -194,53 +214,46 @@ def make_review(rng: random.Random, config: Optional[ReviewsConfig] = None, *,
     if label not in (0, 1):
         raise ValueError(f"label must be 0 (negative) or 1 (positive), got {label!r}")
     n = rng.randint(config.min_sentences, config.max_sentences)
-    n_verdicts = rng.randint(1, config.max_verdicts)
     n_distractors = rng.randint(config.min_distractors, config.max_distractors)
     slots = list(range(n))
     rng.shuffle(slots)
-    stale_at = set()
-    if rng.random() < config.p_stale:  # the earliest of the opinion slots holds the stale one
-        opinion = sorted(slots[:n_verdicts + 1])
-        stale_at = {opinion[0]}
-        verdict_at = set(opinion[1:])
-        rest = slots[n_verdicts + 1:]
-    else:
-        verdict_at = set(slots[:n_verdicts])
-        rest = slots[n_verdicts:]
-    distractor_at = set(rest[:n_distractors])
-    sentences, key_words, kinds = [], [], []
+    opinion_at = sorted(slots[:config.n_opinions])
+    distractor_at = set(slots[config.n_opinions:config.n_opinions + n_distractors])
+    # the last opinion is the label; one earlier opinion (the mind the reviewer changed) is its opposite,
+    # the others are coin flips -- so the opinions, as a bag, are the same for both labels
+    polarity = {i: rng.randrange(2) for i in opinion_at[:-1]}
+    polarity[rng.choice(opinion_at[:-1])] = 1 - label
+    polarity[opinion_at[-1]] = label
+    sentences, key_words, kinds, opinions = [], [], [], []
     for i in range(n):
-        if i in verdict_at:
-            clause, key = _verdict_clause(rng, positive=label == 1, negate=rng.random() < config.p_negation)
+        if i in polarity:
+            clause, key = _opinion_clause(rng, positive=polarity[i] == 1, negate=rng.random() < config.p_negation)
             if rng.random() < config.p_contrast:
                 other = _distractor_clause(rng, negate=rng.random() < config.p_negation)
-                if rng.random() < 0.5:  # the verdict comes second: shift its key positions
+                if rng.random() < 0.5:  # the opinion comes second: shift its key positions
                     key = [k + len(other) + 2 for k in key]
                     toks = other + [",", "but"] + clause
                 else:
                     toks = clause + [",", "but"] + other
-                kinds.append("contrast")
             else:
                 toks = clause
-                kinds.append("verdict")
             sentences.append(tuple(toks + ["."]))
             key_words.append(tuple(key))
-        elif i in stale_at:
-            # what it said then is a coin flip: only the verdict tells the label
-            sentences.append(tuple(_stale_clause(rng, positive=rng.random() < 0.5) + ["."]))
-            key_words.append(())
-            kinds.append("stale")
+            kinds.append("verdict" if i == opinion_at[-1] else "earlier")
+            opinions.append(polarity[i])
         elif i in distractor_at:
             sentences.append(tuple(_distractor_clause(rng, negate=rng.random() < config.p_negation) + ["."]))
             key_words.append(())
             kinds.append("distractor")
+            opinions.append(NO_OPINION)
         else:
             sentences.append(tuple(_filler(rng)))
             key_words.append(())
             kinds.append("filler")
-    decisive = tuple(sorted(verdict_at))
-    return Review(sentences=tuple(sentences), label=label, decisive=decisive,
-                  key_words=tuple(key_words), kinds=tuple(kinds))
+            opinions.append(NO_OPINION)
+    _, at = verdict_of(opinions)
+    return Review(sentences=tuple(sentences), label=label, decisive=(at,),
+                  key_words=tuple(key_words), kinds=tuple(kinds), opinions=tuple(opinions))
 
 
 class ReviewBatch(dict):
