@@ -128,6 +128,8 @@ def test_config_and_constructor_validation(data):
         AttentionSeq2SeqConfig(src_vocab_size=10, tgt_vocab_size=10, style="vaswani")
     with pytest.raises(ValueError, match="decoder_hidden_size"):
         AttentionSeq2SeqConfig(src_vocab_size=10, tgt_vocab_size=10, decoder_hidden_size=0)
+    with pytest.raises(ValueError, match="fixed_context"):  # an option of the decoder without attention
+        AttentionSeq2SeqConfig(src_vocab_size=10, tgt_vocab_size=10, fixed_context=True)
     with pytest.raises(ValueError, match="hidden_size"):
         AttentionSeq2SeqConfig(src_vocab_size=10, tgt_vocab_size=10, hidden_size=-1)
     # dot compares the decoder state with the annotations: sizes must agree

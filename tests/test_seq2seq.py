@@ -7,7 +7,15 @@ import torch
 
 import attnbook
 from attnbook.data import ReorderConfig, make_batch, make_reorder_data
-from attnbook.seq2seq import BaseDecoder, Decoder, Encoder, Seq2Seq, Seq2SeqConfig
+from attnbook.seq2seq import (
+    AttentionDecoder,
+    BaseDecoder,
+    Decoder,
+    Encoder,
+    FixedContextDecoder,
+    Seq2Seq,
+    Seq2SeqConfig,
+)
 from attnbook.train import (
     TrainConfig,
     evaluate,
@@ -158,6 +166,93 @@ def test_parts_can_be_assembled_by_hand(data):
     assert model(b.src, b.src_lengths, b.tgt_in)[0].shape[:2] == b.tgt_in.shape
     with pytest.raises(TypeError):
         Seq2Seq(enc, dec)  # keyword-only
+
+
+# --- the decoder with a fixed context (chapter 3's no-attention baseline) ------
+
+
+def test_the_default_config_still_builds_the_plain_decoder(data):
+    model = make_model(data, hidden_size=8, bidirectional=True)
+    assert type(model.decoder) is Decoder and not model.config.fixed_context
+    fixed = make_model(data, hidden_size=8, bidirectional=True, fixed_context=True)
+    assert type(fixed.decoder) is FixedContextDecoder
+    assert fixed.decoder.hidden_size == 8 and fixed.decoder.enc_dim == 16  # Hd = H, c = [forward; backward]
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_fixed_context_decoder_forward_equals_the_step_loop(data, bidirectional):
+    model = make_model(data, hidden_size=10, emb_dim=6, bidirectional=bidirectional, fixed_context=True)
+    b = make_batch(data.test[:5], data.src_vocab, data.tgt_vocab)
+    enc = model.encoder(b.src, b.src_lengths)
+    fast, weights = model.decoder(b.tgt_in, enc)
+    slow, slow_weights = BaseDecoder.forward(model.decoder, b.tgt_in, enc)
+    assert weights is None and slow_weights is None
+    assert fast.shape == (*b.tgt_in.shape, len(data.tgt_vocab))
+    assert torch.allclose(fast, slow, atol=1e-5)
+
+
+def test_fixed_context_decoder_reads_the_summary_and_never_the_annotations(data):
+    model = make_model(data, hidden_size=10, bidirectional=True, fixed_context=True)
+    b = make_batch(data.test[:4], data.src_vocab, data.tgt_vocab)
+    enc = model.encoder(b.src, b.src_lengths)
+    logits = model.decoder(b.tgt_in, enc)[0]
+    scrambled = enc._replace(annotations=torch.randn_like(enc.annotations))
+    assert torch.equal(logits, model.decoder(b.tgt_in, scrambled)[0])
+    # the summary reaches every step, not just the first state: change it only after s_0 is computed
+    s0 = model.decoder.init_state(enc)
+    other = enc._replace(final=torch.randn_like(enc.final))
+    y = b.tgt_in[:, 0]
+    step_logits, _, _ = model.decoder.step(y, s0, enc)
+    other_logits, _, _ = model.decoder.step(y, s0, other)
+    assert not torch.allclose(step_logits, other_logits)
+
+
+def test_fixed_context_decoder_is_the_attention_decoder_with_its_context_fixed(data):
+    """Bahdanau et al.: the model "becomes RNN Encoder-Decoder if we fix c_i". Copy an
+    AttentionDecoder's weights into a FixedContextDecoder and make the attention decoder's
+    context the summary: the two give the same logits."""
+    torch.manual_seed(0)
+    E, De, Hd, V = 5, 12, 7, len(data.tgt_vocab)
+    att = AttentionDecoder(vocab_size=V, emb_dim=E, enc_dim=De, hidden_size=Hd)
+    fixed = FixedContextDecoder(vocab_size=V, emb_dim=E, enc_dim=De, hidden_size=Hd)
+    own = {k: v for k, v in att.state_dict().items() if not k.startswith("attention.")}
+    renamed = {k.replace("rnn.weight_ih", "rnn.weight_ih_l0").replace("rnn.weight_hh", "rnn.weight_hh_l0")
+               .replace("rnn.bias_ih", "rnn.bias_ih_l0").replace("rnn.bias_hh", "rnn.bias_hh_l0"): v
+               for k, v in own.items()}
+    assert {k: v.shape for k, v in renamed.items()} == {k: v.shape for k, v in fixed.state_dict().items()}
+    fixed.load_state_dict(renamed)
+    encoder = Encoder(vocab_size=len(data.src_vocab), emb_dim=E, hidden_size=De // 2, bidirectional=True)
+    b = make_batch(data.test[:4], data.src_vocab, data.tgt_vocab)
+    enc = encoder(b.src, b.src_lengths)
+    att.attend = lambda query, keys, enc: (enc.final, enc.mask.float() / enc.mask.sum(1, keepdim=True))
+    assert torch.allclose(att(b.tgt_in, enc)[0], fixed(b.tgt_in, enc)[0], atol=1e-5)
+
+
+def test_fixed_context_greedy_decode_agrees_with_teacher_forcing(data):
+    model = make_model(data, hidden_size=12, bidirectional=True, fixed_context=True)
+    b = make_batch(data.test[:6], data.src_vocab, data.tgt_vocab)
+    out = model.greedy_decode(b.src, b.src_lengths, max_len=10)
+    B, L = out.tokens.shape
+    assert out.weights is None
+    tgt_in = torch.cat([torch.full((B, 1), model.bos_id), out.tokens[:, :-1]], dim=1)  # (B, L)
+    logits, _ = model(b.src, b.src_lengths, tgt_in)
+    for i in range(B):
+        upto = min(int(out.lengths[i]) + 1, L)
+        assert torch.equal(logits[i, :upto].argmax(-1), out.tokens[i, :upto])
+
+
+def test_fixed_context_decoder_bad_input(data):
+    with pytest.raises(ValueError, match="enc_dim must be a positive integer"):
+        FixedContextDecoder(vocab_size=10, emb_dim=4, enc_dim=0)
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+        FixedContextDecoder(vocab_size=10, emb_dim=4, enc_dim=8, hidden_size=-2)
+    with pytest.raises(TypeError):
+        FixedContextDecoder(10, 4, 8)  # keyword-only
+    model = make_model(data, hidden_size=6, bidirectional=True, fixed_context=True)
+    b = make_batch(data.test[:2], data.src_vocab, data.tgt_vocab)
+    enc = model.encoder(b.src, b.src_lengths)
+    with pytest.raises(ValueError, match=r"enc.final must have shape \(B, enc_dim\) = \(B, 12\), got \(2, 6\)"):
+        model.decoder(b.tgt_in, enc._replace(final=enc.final[:, :6]))
 
 
 # --- scoring -----------------------------------------------------------------

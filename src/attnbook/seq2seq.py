@@ -12,7 +12,9 @@ The file reads top to bottom:
    state is the only thing it ever sees of the source (chapter 1);
 5. (chapter 3) ``AttentionDecoder`` -- reads a weighted mix of the
    annotations at every step (Bahdanau's additive score or Luong's dot /
-   general / concat) and returns those weights, the alignment;
+   general / concat) and returns those weights, the alignment; and
+   ``FixedContextDecoder`` -- the same decoder with its context fixed to the
+   encoder's summary (the no-attention baseline of chapter 3);
 6. ``Seq2Seq`` -- encoder + decoder, teacher-forced ``forward`` and batched
    ``greedy_decode``;
 7. (chapter 3) ``AttentionSeq2SeqConfig`` and ``AttentionSeq2Seq`` -- the
@@ -42,6 +44,7 @@ __all__ = [
     "Encoder",
     "BaseDecoder",
     "Decoder",
+    "FixedContextDecoder",
     "DecodeOutput",
     "Seq2Seq",
     "ATTENTION_SCORES",
@@ -71,6 +74,7 @@ class Seq2SeqConfig:
     pad_id: int = 0  # id of <pad> in both vocabularies
     bos_id: int = 1  # id of <bos> in the target vocabulary
     eos_id: int = 2  # id of <eos> in the target vocabulary
+    fixed_context: bool = False  # decoder: FixedContextDecoder (summary read at every step, deep output), not Decoder
 
     def __post_init__(self) -> None:
         for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size"):
@@ -450,6 +454,85 @@ class AttentionDecoder(BaseDecoder):
         return self.out(out), torch.stack(weights, dim=1)  # (B, T, V), (B, T, S)
 
 
+class FixedContextDecoder(BaseDecoder):
+    """``AttentionDecoder(style="bahdanau")`` with the context fixed: no attention.
+
+    Bahdanau et al. (2015, appendix A.2.2) note that their model "becomes RNN
+    Encoder--Decoder (Cho et al., 2014a), if we fix c_i" to the last state of
+    a forward encoder. This decoder fixes it to the encoder's summary: one
+    vector for the whole sentence, ``c = enc.final`` (for a bi-GRU ``[forward
+    state at the last word; backward state at the first]``), read at every
+    step::
+
+        s_0      = tanh(W_init c)
+        s_t      = GRU([E y_{t-1}; c], s_{t-1})
+        logits_t = out(tanh(W_o [s_t; c; E y_{t-1}]))      (the deep output)
+
+    Every layer has the name and shape of its counterpart in the attention
+    decoder (``embed``, ``init``, ``rnn``, ``combine``, ``out``; ``Hd =
+    enc_dim`` unless ``hidden_size`` says otherwise), so the two decoders
+    differ only in where ``c`` comes from: here one summary of the sentence,
+    there a weighted mix of the annotations chosen anew for every word. The
+    annotations are never read (chapter 3's no-attention baseline). ``step``
+    returns ``None`` for the weights.
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        emb_dim: int,
+        enc_dim: int,
+        hidden_size: Optional[int] = None,
+        dropout: float = 0.0,
+        pad_id: int = 0,
+    ) -> None:
+        super().__init__()
+        hidden_size = enc_dim if hidden_size is None else hidden_size
+        for name, value in (("vocab_size", vocab_size), ("emb_dim", emb_dim), ("enc_dim", enc_dim),
+                            ("hidden_size", hidden_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.hidden_size, self.enc_dim = hidden_size, enc_dim  # Hd, De
+        self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
+        self.dropout = nn.Dropout(dropout)
+        self.init = nn.Linear(enc_dim, hidden_size)  # s_0 = tanh(W_init c)
+        self.rnn = nn.GRU(emb_dim + enc_dim, hidden_size, batch_first=True)  # input [E y_{t-1}; c]
+        self.combine = nn.Linear(hidden_size + enc_dim + emb_dim, hidden_size)  # W_o [s_t; c; E y_{t-1}]
+        self.out = nn.Linear(hidden_size, vocab_size)
+
+    def context(self, enc: EncoderOutput) -> Tensor:
+        """The fixed context ``c = enc.final`` ``(B, De)``, the same for every output word."""
+        if enc.final.dim() != 2 or enc.final.shape[-1] != self.enc_dim:
+            raise ValueError(
+                f"enc.final must have shape (B, enc_dim) = (B, {self.enc_dim}), got {tuple(enc.final.shape)}"
+            )
+        return enc.final
+
+    def init_state(self, enc: EncoderOutput) -> Tensor:
+        return torch.tanh(self.init(self.context(enc)))  # (B, Hd)
+
+    def step(self, y_prev: Tensor, state: Tensor, enc: EncoderOutput) -> Tuple[Tensor, Tensor, None]:
+        emb = self.dropout(self.embed(y_prev))  # (B, E)
+        context = self.context(enc)  # (B, De): the same at every step -- no attention
+        _, h = self.rnn(torch.cat([emb, context], dim=-1)[:, None], state[None])  # (1, B, Hd)
+        hidden = h[0]  # (B, Hd)
+        out = torch.tanh(self.combine(torch.cat([hidden, context, emb], dim=-1)))  # (B, Hd)
+        return self.out(out), hidden, None  # (B, V), (B, Hd)
+
+    def forward(self, tgt_in: Tensor, enc: EncoderOutput) -> Tuple[Tensor, None]:
+        """Teacher forcing: ``tgt_in (B, T)`` -> ``(logits (B, T, V), None)``.
+
+        The same as looping over ``step``, but one GRU call over the whole
+        target, since the context does not depend on the step (faster).
+        """
+        embs = self.dropout(self.embed(tgt_in))  # (B, T, E)
+        context = self.context(enc)[:, None, :].expand(-1, tgt_in.shape[1], -1)  # (B, T, De)
+        hidden, _ = self.rnn(torch.cat([embs, context], dim=-1), self.init_state(enc)[None])  # (B, T, Hd)
+        out = torch.tanh(self.combine(torch.cat([hidden, context, embs], dim=-1)))  # (B, T, Hd)
+        return self.out(out), None  # (B, T, V)
+
+
 # ---------------------------------------------------------------------------
 # 6. The whole model
 # ---------------------------------------------------------------------------
@@ -467,7 +550,8 @@ class Seq2Seq(nn.Module):
     """Encoder + decoder.
 
     Build from a config (``Seq2Seq.from_config(cfg)``: GRU encoder and the
-    decoder without attention) or from parts
+    decoder without attention, ``Decoder``, or ``FixedContextDecoder`` when
+    ``cfg.fixed_context``) or from parts
     (``Seq2Seq(encoder=..., decoder=...)``).
     """
 
@@ -497,6 +581,15 @@ class Seq2Seq(nn.Module):
     @staticmethod
     def _make_decoder(config: Seq2SeqConfig, enc_dim: int) -> "BaseDecoder":
         """The decoder ``from_config`` puts after the encoder (here: without attention)."""
+        if config.fixed_context:
+            return FixedContextDecoder(
+                vocab_size=config.tgt_vocab_size,
+                emb_dim=config.emb_dim,
+                enc_dim=enc_dim,
+                hidden_size=config.hidden_size,
+                dropout=config.dropout,
+                pad_id=config.pad_id,
+            )
         return Decoder(
             vocab_size=config.tgt_vocab_size,
             emb_dim=config.emb_dim,
@@ -580,6 +673,11 @@ class AttentionSeq2SeqConfig(Seq2SeqConfig):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        if self.fixed_context:
+            raise ValueError(
+                "fixed_context=True builds the decoder without attention (FixedContextDecoder); "
+                "an AttentionSeq2SeqConfig always builds an AttentionDecoder -- use Seq2SeqConfig"
+            )
 
 
 class AttentionSeq2Seq(Seq2Seq):
