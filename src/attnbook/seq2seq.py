@@ -61,6 +61,13 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
+
+def _check_positive_ints(**values: Any) -> None:
+    """Raise ``ValueError`` naming the first value that is not a positive integer."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
 @dataclass
 class Seq2SeqConfig:
     """Hyperparameters of an encoder-decoder."""
@@ -77,10 +84,8 @@ class Seq2SeqConfig:
     fixed_context: bool = False  # decoder: FixedContextDecoder (summary read at every step, deep output), not Decoder
 
     def __post_init__(self) -> None:
-        for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_positive_ints(**{name: getattr(self, name)
+                                for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size")})
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -342,10 +347,8 @@ class AttentionDecoder(BaseDecoder):
             raise ValueError(f"style must be one of {DECODER_STYLES}, got {style!r}")
         hidden_size = enc_dim if hidden_size is None else hidden_size
         attention_dim = hidden_size if attention_dim is None else attention_dim
-        for name, value in (("vocab_size", vocab_size), ("emb_dim", emb_dim), ("enc_dim", enc_dim),
-                            ("hidden_size", hidden_size), ("attention_dim", attention_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size,
+                             attention_dim=attention_dim)
         if score == "dot" and hidden_size != enc_dim:
             raise ValueError(
                 f'score="dot" compares the decoder state with the annotations, so it needs '
@@ -489,10 +492,7 @@ class FixedContextDecoder(BaseDecoder):
     ) -> None:
         super().__init__()
         hidden_size = enc_dim if hidden_size is None else hidden_size
-        for name, value in (("vocab_size", vocab_size), ("emb_dim", emb_dim), ("enc_dim", enc_dim),
-                            ("hidden_size", hidden_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size)
         self.hidden_size, self.enc_dim = hidden_size, enc_dim  # Hd, De
         self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
