@@ -61,12 +61,12 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-
 def _check_positive_ints(**values: Any) -> None:
     """Raise ``ValueError`` naming the first value that is not a positive integer."""
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
 
 @dataclass
 class Seq2SeqConfig:
