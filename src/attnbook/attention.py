@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from .checks import check_bool, check_dtype, check_mask, check_tensor, shape_of
+
 __all__ = [
     "masked_softmax",
+    "attention_entropy",
     "AdditiveAttentionConfig",
     "AdditiveAttention",
     "LuongAttentionConfig",
@@ -41,63 +44,6 @@ __all__ = [
 ]
 
 LUONG_SCORES = ("dot", "general", "concat")
-
-
-# ---------------------------------------------------------------------------
-# Input checks. Each one raises ValueError naming the offending shapes, so a
-# reader never gets a traceback from deep inside torch for a wrong argument.
-# ---------------------------------------------------------------------------
-
-
-def _shape(x: Tensor) -> tuple:
-    return tuple(x.shape)
-
-
-def _check_tensor(x, name: str, ranks: Sequence[int] | None = None, *, floating: bool = True) -> None:
-    """``x`` is a tensor of one of the allowed ranks (and floating point)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if ranks is not None and x.dim() not in ranks:
-        allowed = " or ".join(str(r) for r in ranks)
-        raise ValueError(f"{name} must have {allowed} dimensions, got shape {_shape(x)}")
-    if floating and not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-
-
-def _check_bool(mask, name: str) -> None:
-    """``mask`` is a boolean tensor."""
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"{name} must be a boolean torch.Tensor, got {type(mask).__name__}")
-    if mask.dtype != torch.bool:
-        raise ValueError(
-            f"{name} must have dtype torch.bool (True = may attend), got {mask.dtype} "
-            f"of shape {_shape(mask)}"
-        )
-
-
-def _check_mask(mask, target: Sequence[int], name: str = "mask", expected: str = "") -> None:
-    """``mask`` is a boolean tensor that broadcasts to the shape ``target``."""
-    _check_bool(mask, name)
-    target = tuple(target)
-    try:
-        fits = torch.broadcast_shapes(mask.shape, target) == target
-    except RuntimeError:
-        fits = False
-    if not fits:
-        hint = f"; expected {expected}" if expected else ""
-        raise ValueError(
-            f"{name} of shape {_shape(mask)} does not broadcast to scores of shape {target}{hint}"
-        )
-
-
-def _check_dtype(x: Tensor, name: str, module: nn.Module) -> None:
-    """``x`` has the dtype of the module's parameters (else nn.Linear fails deep in torch)."""
-    param = next(module.parameters(), None)
-    if param is not None and x.dtype != param.dtype:
-        raise ValueError(
-            f"{name} has dtype {x.dtype} but the module's parameters are {param.dtype}; "
-            f"convert one of them, e.g. module.to({x.dtype})"
-        )
 
 
 # ---------------------------------------------------------------------------
@@ -119,10 +65,10 @@ def masked_softmax(scores: Tensor, mask: Optional[Tensor] = None, dim: int = -1)
         ``dim`` sums to 1 -- or is all zeros if the mask allows nothing there.
         Such a fully masked row has zero gradient, never NaN.
     """
-    _check_tensor(scores, "scores")
+    check_tensor(scores, "scores")
     if mask is None:
         return torch.softmax(scores, dim=dim)
-    _check_mask(mask, scores.shape)
+    check_mask(mask, scores.shape)
     # Masked scores become the most negative finite number rather than -inf:
     # exp() of it is exactly 0, and a row with nothing allowed stays finite
     # (a uniform softmax) instead of 0/0 = NaN, so its gradient is finite too.
@@ -136,6 +82,26 @@ def masked_softmax(scores: Tensor, mask: Optional[Tensor] = None, dim: int = -1)
     return weights
 
 
+def attention_entropy(weights) -> float:
+    """Mean entropy of the rows of attention weights, in nats.
+
+    ``weights``: a tensor or array whose last axis holds one distribution per row
+    (``(S,)``, ``(T, S)``, ``(B, H, T, S)``, ...). 0 means every row is one-hot,
+    ``log S`` means every row is uniform over its ``S`` keys. Rows must be
+    non-negative and sum to 1 (or to 0, for a fully masked row, whose entropy is 0).
+    """
+    w = torch.as_tensor(weights, dtype=torch.float64)
+    if w.dim() == 0 or w.numel() == 0:
+        raise ValueError(f"weights must hold at least one row of attention weights, got shape {shape_of(w)}")
+    if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
+        raise ValueError("weights must be finite and non-negative (attention weights, not scores)")
+    sums = w.sum(-1)
+    if not bool(((sums - 1).abs() < 1e-3).logical_or(sums == 0).all()):
+        raise ValueError(f"each row of weights must sum to 1 (or 0 when fully masked); "
+                         f"row sums range from {float(sums.min()):.4g} to {float(sums.max()):.4g}")
+    return float(-(w * w.clamp_min(1e-12).log()).sum(-1).mean()) + 0.0  # + 0.0: never -0.0
+
+
 # ---------------------------------------------------------------------------
 # 2. the attention model / Bahdanau: an additive (tanh) score
 # ---------------------------------------------------------------------------
@@ -147,11 +113,11 @@ def _check_query_keys(module: nn.Module, query, keys, values, mask, query_dim, k
     Returns ``(query, values, mask, squeeze)`` with ``query`` made 3-D
     ``(B, T, Dq)`` and ``mask`` made 3-D ``(B, 1 or T, S)``.
     """
-    _check_tensor(query, "query", ranks=(2, 3))
-    _check_tensor(keys, "keys", ranks=(3,))
+    check_tensor(query, "query", ranks=(2, 3))
+    check_tensor(keys, "keys", ranks=(3,))
     values = keys if values is None else values
-    _check_tensor(values, "values", ranks=(3,))
-    given = _shape(query)  # for messages: the shape the caller passed
+    check_tensor(values, "values", ranks=(3,))
+    given = shape_of(query)  # for messages: the shape the caller passed
     squeeze = query.dim() == 2
     if squeeze:
         query = query.unsqueeze(1)  # (B, Dq) -> (B, 1, Dq)
@@ -159,28 +125,28 @@ def _check_query_keys(module: nn.Module, query, keys, values, mask, query_dim, k
     Bk, S, Dk = keys.shape
     if Bk != B or values.shape[0] != B:
         raise ValueError(
-            f"batch sizes differ: query {given}, keys {_shape(keys)}, values {_shape(values)}"
+            f"batch sizes differ: query {given}, keys {shape_of(keys)}, values {shape_of(values)}"
         )
     if values.shape[1] != S:
         raise ValueError(
-            f"keys and values must have the same length S: keys {_shape(keys)}, "
-            f"values {_shape(values)}"
+            f"keys and values must have the same length S: keys {shape_of(keys)}, "
+            f"values {shape_of(values)}"
         )
     if query_dim is not None and Dq != query_dim:
         raise ValueError(f"query of shape {given} must have last dimension query_dim={query_dim}")
     if key_dim is not None and Dk != key_dim:
-        raise ValueError(f"keys of shape {_shape(keys)} must have last dimension key_dim={key_dim}")
+        raise ValueError(f"keys of shape {shape_of(keys)} must have last dimension key_dim={key_dim}")
     if not (query.dtype == keys.dtype == values.dtype):
         raise ValueError(
             f"query, keys and values must share a dtype, got {query.dtype}, {keys.dtype}, {values.dtype}"
         )
-    _check_dtype(query, "query", module)
+    check_dtype(query, "query", module)
     if mask is not None:
         if isinstance(mask, Tensor) and mask.dim() == 2:
-            _check_mask(mask, (B, S), expected=f"(B, S) = {(B, S)} or (B, T, S) = {(B, T, S)}")
+            check_mask(mask, (B, S), expected=f"(B, S) = {(B, S)} or (B, T, S) = {(B, T, S)}")
             mask = mask.unsqueeze(1)  # (B, S) -> (B, 1, S)
         else:
-            _check_mask(mask, (B, T, S), expected=f"(B, S) = {(B, S)} or (B, T, S) = {(B, T, S)}")
+            check_mask(mask, (B, T, S), expected=f"(B, S) = {(B, S)} or (B, T, S) = {(B, T, S)}")
     return query, values, mask, squeeze
 
 
@@ -364,7 +330,7 @@ class LuongAttention(nn.Module):
             if query.shape[-1] != keys.shape[-1]:
                 raise ValueError(
                     f'score="dot" needs query and keys of the same size, got query '
-                    f'{_shape(query)} and keys {_shape(keys)}; use score="general"'
+                    f'{shape_of(query)} and keys {shape_of(keys)}; use score="general"'
                 )
             scores = query @ keys.transpose(1, 2)  # (B, T, D) @ (B, D, S) -> (B, T, S)
         elif cfg.score == "general":
@@ -421,35 +387,35 @@ def scaled_dot_product_attention(
         are those before dropout; each row sums to 1, or is all zeros where
         the mask allows no key.
     """
-    _check_tensor(q, "q")
-    _check_tensor(k, "k")
-    _check_tensor(v, "v")
+    check_tensor(q, "q")
+    check_tensor(k, "k")
+    check_tensor(v, "v")
     for name, x in (("q", q), ("k", k), ("v", v)):
         if x.dim() < 2:
-            raise ValueError(f"{name} must have at least 2 dimensions (..., length, dim), got shape {_shape(x)}")
+            raise ValueError(f"{name} must have at least 2 dimensions (..., length, dim), got shape {shape_of(x)}")
     if not (q.dtype == k.dtype == v.dtype):
         raise ValueError(f"q, k and v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(
-            f"q and k must have the same last dimension Dh: q {_shape(q)}, k {_shape(k)}"
+            f"q and k must have the same last dimension Dh: q {shape_of(q)}, k {shape_of(k)}"
         )
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(
-            f"k and v must have the same length S (dimension -2): k {_shape(k)}, v {_shape(v)}"
+            f"k and v must have the same length S (dimension -2): k {shape_of(k)}, v {shape_of(v)}"
         )
     try:
         torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
         batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])  # the weights' leading dims
     except RuntimeError:
         raise ValueError(
-            f"the leading (batch) dimensions of q {_shape(q)}, k {_shape(k)} and "
-            f"v {_shape(v)} do not broadcast"
+            f"the leading (batch) dimensions of q {shape_of(q)}, k {shape_of(k)} and "
+            f"v {shape_of(v)} do not broadcast"
         ) from None
     if not 0.0 <= dropout_p < 1.0:
         raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
     T, S = q.shape[-2], k.shape[-2]
     if mask is not None:
-        _check_mask(mask, (*batch, T, S), expected=f"something broadcastable to (..., T, S) = {(*batch, T, S)}")
+        check_mask(mask, (*batch, T, S), expected=f"something broadcastable to (..., T, S) = {(*batch, T, S)}")
     if is_causal:
         causal = torch.ones(T, S, dtype=torch.bool, device=q.device).tril()  # (T, S)
         mask = causal if mask is None else mask & causal
@@ -600,44 +566,44 @@ class MultiHeadAttention(nn.Module):
         """
         key = query if key is None else key
         value = key if value is None else value
-        _check_tensor(query, "query", ranks=(3,))
-        _check_tensor(key, "key", ranks=(3,))
-        _check_tensor(value, "value", ranks=(3,))
+        check_tensor(query, "query", ranks=(3,))
+        check_tensor(key, "key", ranks=(3,))
+        check_tensor(value, "value", ranks=(3,))
         B, T, D = query.shape
         S = key.shape[1]
         H, Dh = self.num_heads, self.head_dim
         if key.shape[0] != B or value.shape[0] != B:
             raise ValueError(
-                f"batch sizes differ: query {_shape(query)}, key {_shape(key)}, value {_shape(value)}"
+                f"batch sizes differ: query {shape_of(query)}, key {shape_of(key)}, value {shape_of(value)}"
             )
         if value.shape[1] != S:
             raise ValueError(
-                f"key and value must have the same length S: key {_shape(key)}, value {_shape(value)}"
+                f"key and value must have the same length S: key {shape_of(key)}, value {shape_of(value)}"
             )
         for name, x, dim in (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim)):
             if x.shape[-1] != dim:
                 raise ValueError(
-                    f"{name} of shape {_shape(x)} must have last dimension {dim} "
+                    f"{name} of shape {shape_of(x)} must have last dimension {dim} "
                     f"(embed_dim={self.embed_dim}, kdim={self.kdim}, vdim={self.vdim})"
                 )
-            _check_dtype(x, name, self)
+            check_dtype(x, name, self)
 
         # All masks become one boolean mask broadcastable to (B, H, T, S).
         mask = None
         if key_padding_mask is not None:
-            _check_bool(key_padding_mask, "key_padding_mask")
+            check_bool(key_padding_mask, "key_padding_mask")
             if key_padding_mask.shape != (B, S):
                 raise ValueError(
-                    f"key_padding_mask of shape {_shape(key_padding_mask)} must have shape (B, S) = {(B, S)}"
+                    f"key_padding_mask of shape {shape_of(key_padding_mask)} must have shape (B, S) = {(B, S)}"
                 )
             mask = rearrange(key_padding_mask, "b s -> b 1 1 s")  # (B, 1, 1, S)
         if attn_mask is not None:
             expected = f"(T, S) = {(T, S)}, (B, T, S) = {(B, T, S)} or (B, H, T, S) = {(B, H, T, S)}"
-            _check_bool(attn_mask, "attn_mask")
+            check_bool(attn_mask, "attn_mask")
             if attn_mask.dim() not in (2, 3, 4):
-                raise ValueError(f"attn_mask of shape {_shape(attn_mask)} must be {expected}")
+                raise ValueError(f"attn_mask of shape {shape_of(attn_mask)} must be {expected}")
             target = {2: (T, S), 3: (B, T, S), 4: (B, H, T, S)}[attn_mask.dim()]
-            _check_mask(attn_mask, target, "attn_mask", expected)
+            check_mask(attn_mask, target, "attn_mask", expected)
             if attn_mask.dim() == 3:
                 attn_mask = rearrange(attn_mask, "b t s -> b 1 t s")  # (B, 1, T, S)
             mask = attn_mask if mask is None else mask & attn_mask  # broadcasts to (B, H, T, S)

@@ -47,6 +47,7 @@ from . import resolve_seed
 from .attention import AdditiveAttention
 from .data.scenes import SceneData, Scenes
 from .data.vocab import Vocab, pad_sequences
+from .decoding import DecodeOutput, Step, greedy_decode
 from .train import TrainResult, progress_bar
 
 __all__ = [
@@ -61,7 +62,6 @@ __all__ = [
     "SoftAttentionDecoder",
     "HardAttentionDecoder",
     "CaptionOutput",
-    "CaptionDecodeOutput",
     "Captioner",
     "CaptionBatch",
     "caption_batch",
@@ -457,15 +457,6 @@ class CaptionOutput(NamedTuple):
     picked: Optional[Tensor]  # (B, T) regions hard attention used; None otherwise
 
 
-class CaptionDecodeOutput(NamedTuple):
-    """Result of ``Captioner.greedy_decode``."""
-
-    tokens: Tensor  # (B, L) predicted ids, <eos> included, <pad> after it
-    lengths: Tensor  # (B,) number of words before <eos> (L if none was produced)
-    weights: Tensor  # (B, L, N) attention of every predicted word over the regions
-    picked: Optional[Tensor]  # (B, L) regions hard attention used; None otherwise
-
-
 def _check_tokens(tokens: Tensor, batch_size: int, name: str = "tokens_in") -> None:
     if not isinstance(tokens, Tensor) or tokens.dim() != 2:
         raise ValueError(f"{name} must be a (B, T) tensor of word ids, got shape {tuple(getattr(tokens, 'shape', ()))}")
@@ -514,7 +505,7 @@ class Captioner(nn.Module):
         )
 
     @torch.no_grad()
-    def greedy_decode(self, images: Tensor, *, max_len: int = 12) -> CaptionDecodeOutput:
+    def greedy_decode(self, images: Tensor, *, max_len: int = 12) -> DecodeOutput:
         """Caption a batch, always taking the most likely next word.
 
         Stops when every caption has produced ``<eos>`` or after ``max_len``
@@ -527,32 +518,16 @@ class Captioner(nn.Module):
         self.eval()
         try:
             regions = self.encoder(images)  # (B, N, D)
-            B = regions.shape[0]
-            state = self.decoder.init_state(regions)
-            y = torch.full((B,), self.bos_id, dtype=torch.long, device=regions.device)  # (B,)
-            finished = torch.zeros(B, dtype=torch.bool, device=regions.device)  # (B,)
-            lengths = torch.full((B,), max_len, dtype=torch.long, device=regions.device)  # (B,)
-            tokens, weights, picked = [], [], []
-            for t in range(max_len):
-                out = self.decoder.step(y, state, regions)
-                state = out.state
-                y = out.logits.argmax(dim=-1).masked_fill(finished, self.pad_id)  # (B,)
-                tokens.append(y)
-                weights.append(out.weights)
-                picked.append(out.picked)
-                newly = (y == self.eos_id) & ~finished
-                lengths = torch.where(newly, torch.full_like(lengths, t), lengths)
-                finished = finished | newly
-                if bool(finished.all()):
-                    break
+
+            def step(y: Tensor, state: Any) -> Step:
+                out = self.decoder.step(y, state, regions)  # logits (B, V), weights (B, N)
+                return Step(out.logits, out.weights, out.state, out.picked)
+
+            return greedy_decode(step, self.decoder.init_state(regions), batch_size=regions.shape[0],
+                                 max_len=max_len, bos_id=self.bos_id, eos_id=self.eos_id, pad_id=self.pad_id,
+                                 device=regions.device)
         finally:
             self.train(was_training)
-        return CaptionDecodeOutput(
-            torch.stack(tokens, dim=1),  # (B, L)
-            lengths,
-            torch.stack(weights, dim=1),  # (B, L, N)
-            None if picked[0] is None else torch.stack(picked, dim=1),  # (B, L)
-        )
 
 
 # ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ Token id 0 is ``<pad>`` (see ``attnbook.data.Vocab``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, NamedTuple, Optional, Tuple
+from typing import Any, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +37,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import AdditiveAttention, LuongAttention, masked_softmax
+from .checks import check_positive_ints, check_src, check_tgt
+from .decoding import DecodeOutput, Step, greedy_decode
 
 __all__ = [
     "Seq2SeqConfig",
@@ -61,13 +63,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def _check_positive_ints(**values: Any) -> None:
-    """Raise ``ValueError`` naming the first value that is not a positive integer."""
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 @dataclass
 class Seq2SeqConfig:
     """Hyperparameters of an encoder-decoder."""
@@ -84,7 +79,7 @@ class Seq2SeqConfig:
     fixed_context: bool = False  # decoder: FixedContextDecoder (summary read at every step, deep output), not Decoder
 
     def __post_init__(self) -> None:
-        _check_positive_ints(**{name: getattr(self, name)
+        check_positive_ints(**{name: getattr(self, name)
                                 for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size")})
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
@@ -101,41 +96,6 @@ class Seq2SeqConfig:
         )
         kw.update(overrides)
         return cls(**kw)
-
-
-# ---------------------------------------------------------------------------
-# Input checks (ValueError naming the shapes, never a bare assert)
-# ---------------------------------------------------------------------------
-
-
-def _check_src(src: Tensor, src_lengths: Tensor) -> None:
-    if not isinstance(src, Tensor) or src.dim() != 2:
-        raise ValueError(f"src must be a (B, S) tensor of token ids, got shape {tuple(getattr(src, 'shape', ()))}")
-    if src.dtype not in (torch.long, torch.int32, torch.int64):
-        raise ValueError(f"src must hold integer token ids, got dtype {src.dtype}")
-    B, S = src.shape
-    if not isinstance(src_lengths, Tensor) or src_lengths.shape != (B,):
-        raise ValueError(
-            f"src_lengths must have shape (B,) = ({B},) to match src {tuple(src.shape)}, "
-            f"got {tuple(getattr(src_lengths, 'shape', ()))}"
-        )
-    if B == 0 or S == 0:
-        raise ValueError(f"src must have at least one sentence and one token, got shape {tuple(src.shape)}")
-    lo, hi = int(src_lengths.min()), int(src_lengths.max())
-    if lo < 1 or hi > S:
-        raise ValueError(f"src_lengths must lie in 1..S = 1..{S} for src {tuple(src.shape)}, got min {lo}, max {hi}")
-
-
-def _check_tgt(tgt_in: Tensor, batch_size: int) -> None:
-    if not isinstance(tgt_in, Tensor) or tgt_in.dim() != 2:
-        shape = tuple(getattr(tgt_in, "shape", ()))
-        raise ValueError(f"tgt_in must be a (B, T) tensor of token ids, got shape {shape}")
-    if tgt_in.shape[0] != batch_size:
-        raise ValueError(
-            f"tgt_in {tuple(tgt_in.shape)} and src have different batch sizes ({tgt_in.shape[0]} vs {batch_size})"
-        )
-    if tgt_in.dtype not in (torch.long, torch.int32, torch.int64):
-        raise ValueError(f"tgt_in must hold integer token ids, got dtype {tgt_in.dtype}")
 
 
 # ---------------------------------------------------------------------------
@@ -177,7 +137,7 @@ class Encoder(nn.Module):
         self.rnn = nn.GRU(emb_dim, hidden_size, batch_first=True, bidirectional=bidirectional)
 
     def forward(self, src: Tensor, src_lengths: Tensor) -> EncoderOutput:
-        _check_src(src, src_lengths)
+        check_src(src, src_lengths)
         B, S = src.shape
         x = self.dropout(self.embed(src))  # (B, S, E)
         packed = pack_padded_sequence(x, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -347,7 +307,7 @@ class AttentionDecoder(BaseDecoder):
             raise ValueError(f"style must be one of {DECODER_STYLES}, got {style!r}")
         hidden_size = enc_dim if hidden_size is None else hidden_size
         attention_dim = hidden_size if attention_dim is None else attention_dim
-        _check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size,
+        check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size,
                              attention_dim=attention_dim)
         if score == "dot" and hidden_size != enc_dim:
             raise ValueError(
@@ -492,7 +452,7 @@ class FixedContextDecoder(BaseDecoder):
     ) -> None:
         super().__init__()
         hidden_size = enc_dim if hidden_size is None else hidden_size
-        _check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size)
+        check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size)
         self.hidden_size, self.enc_dim = hidden_size, enc_dim  # Hd, De
         self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
@@ -536,14 +496,6 @@ class FixedContextDecoder(BaseDecoder):
 # ---------------------------------------------------------------------------
 # 6. The whole model
 # ---------------------------------------------------------------------------
-
-
-class DecodeOutput(NamedTuple):
-    """Result of ``Seq2Seq.greedy_decode``."""
-
-    tokens: Tensor  # (B, L) predicted ids, <eos> included, <pad> after it
-    lengths: Tensor  # (B,) number of tokens before <eos> (L if none was produced)
-    weights: Optional[Tensor]  # (B, L, S) attention weights, None without attention
 
 
 class Seq2Seq(nn.Module):
@@ -605,8 +557,8 @@ class Seq2Seq(nn.Module):
         ``src (B, S)``, ``src_lengths (B,)``, ``tgt_in (B, T)`` (``<bos> y_1 ... y_n``)
         -> ``(logits (B, T, V), weights (B, T, S) or None)``.
         """
-        _check_src(src, src_lengths)
-        _check_tgt(tgt_in, src.shape[0])
+        check_src(src, src_lengths)
+        check_tgt(tgt_in, src.shape[0])
         return self.decoder(tgt_in, self.encoder(src, src_lengths))
 
     @torch.no_grad()
@@ -616,7 +568,7 @@ class Seq2Seq(nn.Module):
         Stops when every sentence has produced ``<eos>`` or after ``max_len``
         words (default ``S + 10``). Runs in eval mode (restored afterwards).
         """
-        _check_src(src, src_lengths)
+        check_src(src, src_lengths)
         B, S = src.shape
         max_len = S + 10 if max_len is None else int(max_len)
         if max_len < 1:
@@ -625,27 +577,15 @@ class Seq2Seq(nn.Module):
         self.eval()
         try:
             enc = self.encoder(src, src_lengths)
-            state = self.decoder.init_state(enc)
-            y = torch.full((B,), self.bos_id, dtype=torch.long, device=src.device)  # (B,)
-            finished = torch.zeros(B, dtype=torch.bool, device=src.device)  # (B,)
-            lengths = torch.full((B,), max_len, dtype=torch.long, device=src.device)  # (B,)
-            tokens: List[Tensor] = []
-            weights: List[Optional[Tensor]] = []
-            for t in range(max_len):
+
+            def step(y: Tensor, state: Any) -> Step:
                 logits, state, w = self.decoder.step(y, state, enc)  # (B, V), _, (B, S) or None
-                y = logits.argmax(dim=-1)  # (B,)
-                y = y.masked_fill(finished, self.pad_id)
-                tokens.append(y)
-                weights.append(w)
-                newly = (y == self.eos_id) & ~finished
-                lengths = torch.where(newly, torch.full_like(lengths, t), lengths)
-                finished = finished | newly
-                if bool(finished.all()):
-                    break
+                return Step(logits, w, state)
+
+            return greedy_decode(step, self.decoder.init_state(enc), batch_size=B, max_len=max_len,
+                                 bos_id=self.bos_id, eos_id=self.eos_id, pad_id=self.pad_id, device=src.device)
         finally:
             self.train(was_training)
-        all_weights = None if weights[0] is None else torch.stack(weights, dim=1)  # (B, L, S)
-        return DecodeOutput(torch.stack(tokens, dim=1), lengths, all_weights)  # (B, L)
 
 
 # ---------------------------------------------------------------------------

@@ -32,9 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .attention import MultiHeadAttention, _check_tensor, _shape
+from .attention import MultiHeadAttention
+from .checks import check_ids, check_probability, check_src, check_tensor, check_tgt, positive_int, shape_of
 from .data.vocab import pad_sequences
-from .seq2seq import DecodeOutput, _check_src, _check_tgt
+from .decoding import DecodeOutput, Step, greedy_decode
 from .train import TrainConfig, run_training
 
 __all__ = [
@@ -68,17 +69,6 @@ POSITIONAL_KINDS = ("sinusoidal", "learned", "none")
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
-def _check_dropout(p: float, name: str = "dropout") -> None:
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {p}")
-
-
 def count_parameters(module: nn.Module) -> int:
     """The number of trainable numbers in ``module``."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -99,8 +89,8 @@ def sinusoidal_positional_encoding(
     each pair of dimensions is a clock hand turning at its own speed, from one
     turn every 2π positions (i = 0) to one every 2π·base positions.
     """
-    _positive_int(length, "length")
-    _positive_int(d_model, "d_model")
+    positive_int(length, "length")
+    positive_int(d_model, "d_model")
     if d_model % 2:
         raise ValueError(f"d_model must be even (sin and cos pairs), got {d_model}")
     if not base > 1:
@@ -124,9 +114,9 @@ class PositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int = 256, *, kind: str = "sinusoidal", dropout: float = 0.0):
         super().__init__()
-        _positive_int(d_model, "d_model")
-        _positive_int(max_len, "max_len")
-        _check_dropout(dropout)
+        positive_int(d_model, "d_model")
+        positive_int(max_len, "max_len")
+        check_probability(dropout)
         if kind not in POSITIONAL_KINDS:
             raise ValueError(f"kind must be one of {POSITIONAL_KINDS}, got {kind!r}")
         self.kind, self.d_model, self.max_len = kind, d_model, max_len
@@ -148,9 +138,9 @@ class PositionalEncoding(nn.Module):
         return None
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_tensor(x, "x", ranks=(3,))
+        check_tensor(x, "x", ranks=(3,))
         if x.shape[-1] != self.d_model:
-            raise ValueError(f"x of shape {_shape(x)} must have last dimension d_model={self.d_model}")
+            raise ValueError(f"x of shape {shape_of(x)} must have last dimension d_model={self.d_model}")
         pe = self.encodings(x.shape[1])
         if pe is not None:
             x = x + pe.to(x.dtype)  # (B, T, D) + (T, D)
@@ -163,8 +153,8 @@ class TokenEmbedding(nn.Module):
 
     def __init__(self, vocab_size: int, d_model: int, *, pad_id: Optional[int] = 0):
         super().__init__()
-        _positive_int(vocab_size, "vocab_size")
-        _positive_int(d_model, "d_model")
+        positive_int(vocab_size, "vocab_size")
+        positive_int(d_model, "d_model")
         self.vocab_size, self.d_model = vocab_size, d_model
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
         nn.init.normal_(self.embedding.weight, std=d_model ** -0.5)
@@ -178,19 +168,8 @@ class TokenEmbedding(nn.Module):
         return self.embedding.weight
 
     def forward(self, ids: Tensor) -> Tensor:
-        _check_ids(ids, "ids", self.vocab_size)
+        check_ids(ids, "ids", self.vocab_size)
         return self.embedding(ids) * math.sqrt(self.d_model)  # (B, T, D)
-
-
-def _check_ids(ids: Any, name: str, vocab_size: int) -> None:
-    if not isinstance(ids, Tensor) or ids.dim() != 2:
-        raise ValueError(f"{name} must be a (B, T) tensor of token ids, got shape {tuple(getattr(ids, 'shape', ()))}")
-    if ids.dtype not in (torch.long, torch.int32, torch.int64):
-        raise ValueError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
-        raise ValueError(
-            f"{name} holds ids from {int(ids.min())} to {int(ids.max())}, outside the vocabulary 0..{vocab_size - 1}"
-        )
 
 
 def lengths_to_mask(lengths: Tensor, max_len: Optional[int] = None) -> Tensor:
@@ -205,7 +184,7 @@ def lengths_to_mask(lengths: Tensor, max_len: Optional[int] = None) -> Tensor:
 
 def causal_mask(length: int, device: Optional[torch.device] = None) -> Tensor:
     """Boolean ``(T, T)``: position t may attend to positions 0..t (True on and below the diagonal)."""
-    _positive_int(length, "length")
+    positive_int(length, "length")
     return torch.ones(length, length, dtype=torch.bool, device=device).tril()
 
 
@@ -227,10 +206,10 @@ class _TransformerLayer(nn.Module):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
                  activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
         super().__init__()
-        _positive_int(d_model, "d_model")
-        _positive_int(nhead, "nhead")
-        _positive_int(dim_feedforward, "dim_feedforward")
-        _check_dropout(dropout)
+        positive_int(d_model, "d_model")
+        positive_int(nhead, "nhead")
+        positive_int(dim_feedforward, "dim_feedforward")
+        check_probability(dropout)
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
         self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
@@ -298,9 +277,9 @@ class TransformerEncoderLayer(_TransformerLayer):
         ``key_padding_mask``: boolean ``(B, T)``, True at real tokens.
         ``attn_mask``: boolean ``(T, T)``/``(B, T, T)``/``(B, H, T, T)``, True = may attend.
         """
-        _check_tensor(x, "x", ranks=(3,))
+        check_tensor(x, "x", ranks=(3,))
         if x.shape[-1] != self.d_model:
-            raise ValueError(f"x of shape {_shape(x)} must have last dimension d_model={self.d_model}")
+            raise ValueError(f"x of shape {shape_of(x)} must have last dimension d_model={self.d_model}")
 
         def sa(h: Tensor) -> Tuple[Tensor, Tensor]:
             out, w = self.self_attn(h, key_padding_mask=key_padding_mask, attn_mask=attn_mask,
@@ -343,14 +322,14 @@ class TransformerDecoderLayer(_TransformerLayer):
         ``causal`` (default True) masks the future; ``tgt_mask`` adds a mask of
         your own (True = may attend). Padding masks: True at real tokens.
         """
-        _check_tensor(y, "y", ranks=(3,))
-        _check_tensor(memory, "memory", ranks=(3,))
+        check_tensor(y, "y", ranks=(3,))
+        check_tensor(memory, "memory", ranks=(3,))
         if y.shape[-1] != self.d_model or memory.shape[-1] != self.d_model:
             raise ValueError(
-                f"y {_shape(y)} and memory {_shape(memory)} must both have last dimension d_model={self.d_model}"
+                f"y {shape_of(y)} and memory {shape_of(memory)} must both have last dimension d_model={self.d_model}"
             )
         if memory.shape[0] != y.shape[0]:
-            raise ValueError(f"y {_shape(y)} and memory {_shape(memory)} have different batch sizes")
+            raise ValueError(f"y {shape_of(y)} and memory {shape_of(memory)} have different batch sizes")
 
         def sa(h: Tensor) -> Tuple[Tensor, Tensor]:
             out, w = self.self_attn(h, key_padding_mask=tgt_key_padding_mask, attn_mask=tgt_mask,
@@ -384,7 +363,7 @@ class TransformerEncoder(nn.Module):
     def __init__(self, num_layers: int, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, **layer_kwargs: Any):
         super().__init__()
-        _positive_int(num_layers, "num_layers")
+        positive_int(num_layers, "num_layers")
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, **layer_kwargs)
             for _ in range(num_layers))
@@ -408,7 +387,7 @@ class TransformerDecoder(nn.Module):
     def __init__(self, num_layers: int, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, **layer_kwargs: Any):
         super().__init__()
-        _positive_int(num_layers, "num_layers")
+        positive_int(num_layers, "num_layers")
         self.layers = nn.ModuleList(
             TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, **layer_kwargs)
             for _ in range(num_layers))
@@ -454,17 +433,17 @@ class TransformerConfig:
     eos_id: int = 2
 
     def __post_init__(self) -> None:
-        _positive_int(self.vocab_size, "vocab_size")
+        positive_int(self.vocab_size, "vocab_size")
         for name in ("d_model", "nhead", "num_layers", "num_decoder_layers", "dim_feedforward", "max_len",
                      "num_classes"):
-            _positive_int(getattr(self, name), name)
+            positive_int(getattr(self, name), name)
         if self.d_model % self.nhead:
             raise ValueError(f"d_model={self.d_model} is not divisible by nhead={self.nhead}")
         if self.positional not in POSITIONAL_KINDS:
             raise ValueError(f"positional must be one of {POSITIONAL_KINDS}, got {self.positional!r}")
         if self.positional == "sinusoidal" and self.d_model % 2:
             raise ValueError(f"sinusoidal positions need an even d_model, got {self.d_model}")
-        _check_dropout(self.dropout)
+        check_probability(self.dropout)
 
     @classmethod
     def for_vocabs(cls, src_vocab: Any, tgt_vocab: Any = None, **overrides: Any) -> "TransformerConfig":
@@ -508,8 +487,8 @@ class Seq2SeqTransformer(nn.Module):
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """-> ``(memory (B, S, D), src_mask (B, S) True at real tokens, weights (L, B, H, S, S))``."""
-        _check_src(src, src_lengths)
-        _check_ids(src, "src", self.config.vocab_size)
+        check_src(src, src_lengths)
+        check_ids(src, "src", self.config.vocab_size)
         src_mask = lengths_to_mask(src_lengths, src.shape[1])  # (B, S)
         memory, weights = self.encoder(self.positions(self.src_embed(src)), key_padding_mask=src_mask)
         return memory, src_mask, weights
@@ -518,7 +497,7 @@ class Seq2SeqTransformer(nn.Module):
         """-> ``(logits (B, T, V), self weights (L, B, H, T, T), cross weights (L, B, H, T, S))``.
         No target padding mask is needed: the causal mask already keeps real
         positions from seeing the padding after them."""
-        _check_ids(tgt_in, "tgt_in", self.config.tgt_vocab_size)
+        check_ids(tgt_in, "tgt_in", self.config.tgt_vocab_size)
         y, w_self, w_cross = self.decoder(self.positions(self.tgt_embed(tgt_in)), memory,
                                           memory_key_padding_mask=src_mask)
         return self.generator(y), w_self, w_cross
@@ -526,14 +505,14 @@ class Seq2SeqTransformer(nn.Module):
     def attention_maps(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Dict[str, Tensor]:
         """Every attention weight of a teacher-forced pass: ``{"encoder": (L, B, H, S, S),
         "decoder": (L, B, H, T, T), "cross": (L, B, H, T, S), "logits": (B, T, V)}``."""
-        _check_tgt(tgt_in, src.shape[0])
+        check_tgt(tgt_in, src.shape[0])
         memory, src_mask, w_enc = self.encode(src, src_lengths)
         logits, w_self, w_cross = self.decode(tgt_in, memory, src_mask)
         return {"encoder": w_enc, "decoder": w_self, "cross": w_cross, "logits": logits}
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tuple[Tensor, Tensor]:
-        _check_src(src, src_lengths)
-        _check_tgt(tgt_in, src.shape[0])
+        check_src(src, src_lengths)
+        check_tgt(tgt_in, src.shape[0])
         memory, src_mask, _ = self.encode(src, src_lengths)
         logits, _, w_cross = self.decode(tgt_in, memory, src_mask)
         return logits, w_cross[-1].mean(dim=1)  # (B, T, V), (B, T, S)
@@ -543,7 +522,7 @@ class Seq2SeqTransformer(nn.Module):
         """Translate word by word, always taking the most likely word; the decoder
         re-reads the whole prefix at each step. Stops when every sentence has
         produced ``<eos>`` or after ``max_len`` words (default ``S + 10``)."""
-        _check_src(src, src_lengths)
+        check_src(src, src_lengths)
         B, S = src.shape
         max_len = S + 10 if max_len is None else int(max_len)
         if max_len < 1:
@@ -554,23 +533,17 @@ class Seq2SeqTransformer(nn.Module):
         self.eval()
         try:
             memory, src_mask, _ = self.encode(src, src_lengths)
-            prefix = torch.full((B, 1), self.bos_id, dtype=torch.long, device=src.device)  # (B, 1)
-            finished = torch.zeros(B, dtype=torch.bool, device=src.device)
-            lengths = torch.full((B,), max_len, dtype=torch.long, device=src.device)
-            w_last = None
-            for t in range(max_len):
-                logits, _, w_cross = self.decode(prefix, memory, src_mask)  # (B, t+1, V)
-                y = logits[:, -1].argmax(dim=-1).masked_fill(finished, self.pad_id)  # (B,)
-                prefix = torch.cat([prefix, y[:, None]], dim=1)
-                w_last = w_cross[-1].mean(dim=1)  # (B, t+1, S)
-                newly = (y == self.eos_id) & ~finished
-                lengths = torch.where(newly, torch.full_like(lengths, t), lengths)
-                finished = finished | newly
-                if bool(finished.all()):
-                    break
+
+            def step(y: Tensor, prefix: Tensor) -> Step:  # the state is the prefix written so far
+                prefix = torch.cat([prefix, y[:, None]], dim=1)  # (B, t+1)
+                logits, _, w_cross = self.decode(prefix, memory, src_mask)  # (B, t+1, V), [(B, H, t+1, S)]
+                return Step(logits[:, -1], w_cross[-1][:, :, -1].mean(dim=1), prefix)  # (B, V), (B, S)
+
+            empty = torch.zeros((B, 0), dtype=torch.long, device=src.device)  # (B, 0): nothing written yet
+            return greedy_decode(step, empty, batch_size=B, max_len=max_len, bos_id=self.bos_id,
+                                 eos_id=self.eos_id, pad_id=self.pad_id, device=src.device)
         finally:
             self.train(was_training)
-        return DecodeOutput(prefix[:, 1:], lengths, w_last)  # (B, L), (B,), (B, L, S)
 
 
 class EncoderOutput(NamedTuple):
@@ -591,11 +564,11 @@ class _EncoderOnly(nn.Module):
         self.encoder = TransformerEncoder(config.num_layers, **config.layer_kwargs())
 
     def _encode(self, ids: Tensor, lengths: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
-        _check_ids(ids, "ids", self.config.vocab_size)
+        check_ids(ids, "ids", self.config.vocab_size)
         B, T = ids.shape
         if lengths is None:
             lengths = torch.full((B,), T, dtype=torch.long, device=ids.device)
-        _check_src(ids, lengths)
+        check_src(ids, lengths)
         mask = lengths_to_mask(lengths, T)  # (B, T)
         return self.encoder(self.positions(self.embed(ids)), key_padding_mask=mask)
 
@@ -661,7 +634,7 @@ def mask_tokens(
     chosen positions and -100 (ignored by ``F.cross_entropy``) elsewhere.
     ``protected`` ids (e.g. ``[CLS]``) are never chosen.
     """
-    _check_src(ids, lengths)
+    check_src(ids, lengths)
     if not 0.0 < p <= 1.0:
         raise ValueError(f"p must be in (0, 1], got {p}")
     if not 0 <= mask_id < vocab_size:
@@ -853,10 +826,10 @@ def layer_gradient_norms(encoder: TransformerEncoder, x: Tensor, target: Tensor,
     """
     if not isinstance(encoder, TransformerEncoder):
         raise ValueError(f"encoder must be an attnbook TransformerEncoder, got {type(encoder).__name__}")
-    _check_tensor(x, "x", ranks=(3,))
+    check_tensor(x, "x", ranks=(3,))
     if not isinstance(target, Tensor) or target.shape != x.shape:
         raise ValueError(f"target of shape {tuple(getattr(target, 'shape', ()))} must have the shape of x, "
-                         f"{_shape(x)}")
+                         f"{shape_of(x)}")
     per_layer: List[List[Tensor]] = []
     for k, layer in enumerate(encoder.layers):
         named = dict(layer.named_parameters())
