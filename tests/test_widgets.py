@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import ast
 import base64
 import io
 import json
@@ -28,12 +29,27 @@ from attnbook.widgets import (  # noqa: E402
     PrecomputedView,
     TextAttentionView,
     TranslationView,
+    base,
+    live_translation_box,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-JS_FILES = sorted(widgets.JS_DIR.glob("*.js"))
+JS_DIR = base.JS_DIR
+JS_FILES = sorted(JS_DIR.glob("*.js"))
 VIEWS = [AttentionMatrixView, ImageAttentionView, TextAttentionView, PrecomputedView, TranslationView]
+JS_NAME = {AttentionMatrixView: "matrix", ImageAttentionView: "image", TextAttentionView: "text",
+           PrecomputedView: "precomputed", TranslationView: "translation"}
+#: the functions js/common.js gives every view
+SHARED_JS = re.findall(r"^function (\w+)\(", (JS_DIR / "common.js").read_text(), re.M)
 TOKENS = ["Hello", "I", "love", "you"]
+#: a small valid view of each kind, as the constructor's keyword arguments
+BUILD = {
+    AttentionMatrixView: lambda: dict(weights=np.eye(2), queries=["a", "b"]),
+    ImageAttentionView: lambda: dict(image=np.zeros((4, 4)), maps=np.full((2, 2), 0.25)),
+    TextAttentionView: lambda: dict(sentences=[["a", "b"]], word_weights=[[0.5, 0.5]]),
+    PrecomputedView: lambda: dict(values=[1, 2], captions=["one", "two"]),
+    TranslationView: lambda: dict(source=["a"], reference=["b"], outputs=["b"]),
+}
 
 
 def softmax_rows(shape, seed=0):
@@ -46,14 +62,40 @@ def as_json(view) -> str:
     return json.dumps(view.get_state())
 
 
+# --------------------------------------------------------------------------- the package
+
+
+def test_public_names():
+    assert widgets.__all__ == ["AttentionMatrixView", "ImageAttentionView", "TextAttentionView", "PrecomputedView",
+                               "TranslationView", "figure_to_data_url", "image_to_data_url", "live_translation_box"]
+    for name in widgets.__all__:
+        assert getattr(widgets, name).__module__.startswith("attnbook.widgets.")
+    assert (JS_DIR / "common.js").is_file() and (JS_DIR / "common.css").is_file()
+
+
+@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+def test_each_view_lives_in_its_module(cls):
+    """The book's browser test finds the views by this prefix of their anywidget id."""
+    assert cls.__module__ == f"attnbook.widgets.{JS_NAME[cls]}"
+    assert cls(**BUILD[cls]())._anywidget_id == f"attnbook.widgets.{JS_NAME[cls]}.{cls.__name__}"
+
+
+def test_no_private_name_is_imported_across_modules():
+    for path in Path(widgets.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
+
+
 # --------------------------------------------------------------------------- the JavaScript
 
 
 def test_every_view_has_its_js_file():
     names = {p.name for p in JS_FILES}
-    assert {"matrix.js", "image.js", "text.js", "precomputed.js", "translation.js"} <= names
-    for css in ("attnbook", "matrix", "image", "text", "precomputed", "translation"):
-        assert (widgets.JS_DIR / f"{css}.css").is_file()
+    assert {"common.js", "matrix.js", "image.js", "text.js", "precomputed.js", "translation.js"} <= names
+    for css in ("common", "matrix", "image", "text", "precomputed", "translation"):
+        assert (JS_DIR / f"{css}.css").is_file()
 
 
 @pytest.mark.parametrize("path", JS_FILES, ids=lambda p: p.name)
@@ -64,42 +106,61 @@ def test_js_puts_text_in_the_page_with_textContent_only(path):
     assert "textContent" in src
 
 
-@pytest.mark.parametrize("path", JS_FILES, ids=lambda p: p.name)
-def test_js_follows_the_anywidget_contract(path):
-    src = path.read_text()
-    assert re.search(r"export default \{\s*render\s*\}", src), f"{path.name} must `export default {{ render }}`"
-    assert "function render({ model, el })" in src
+def test_common_js_has_the_shared_helpers_and_no_import_or_export():
+    assert {"h", "fmt", "frame", "picker", "control", "hoverToShow", "anywidgetView"} <= set(SHARED_JS)
+    src = (JS_DIR / "common.js").read_text()
+    assert "function render({ model, el })" in src   # the anywidget contract, once for every view
+    # it is joined to each view's code: an import or export here would break that module
+    assert not re.search(r"^\s*(import|export)\b", src, re.M)
 
 
-@pytest.mark.parametrize("path", JS_FILES, ids=lambda p: p.name)
-def test_js_parses(path, tmp_path):
+@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+def test_view_js_follows_the_anywidget_contract(cls):
+    src = (JS_DIR / f"{JS_NAME[cls]}.js").read_text()
+    assert src.rstrip().endswith("export default anywidgetView(build);")
+    assert "function build(model, el)" in src
+    assert not re.search(r"^\s*import\b", src, re.M), "a blob: module cannot import its neighbours"
+    assert len(re.findall(r"^export\b", src, re.M)) == 1
+
+
+@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+def test_views_embed_the_shared_js_then_their_own(cls):
+    esm = str(cls._esm)
+    name = JS_NAME[cls]
+    # one ES module: common.js then the view's file, less comments and indentation
+    assert esm == base.compact(JS_DIR / "common.js") + "\n" + base.compact(JS_DIR / f"{name}.js")
+    css = str(cls._css)
+    assert css == base.compact(JS_DIR / "common.css") + "\n" + base.compact(JS_DIR / f"{name}.css")
+    assert not any(line.startswith("//") for line in esm.splitlines())
+
+
+@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+def test_every_view_carries_each_shared_helper_exactly_once(cls):
+    esm = str(cls._esm)
+    defined = {name: len(re.findall(rf"\bfunction {name}\(", esm)) for name in SHARED_JS}
+    assert defined == dict.fromkeys(SHARED_JS, 1), f"{cls.__name__}: times each shared helper is defined: {defined}"
+    assert esm.count("function render(") == 1 and esm.count("export default") == 1
+    # the view's own file defines none of them again
+    own = (JS_DIR / f"{JS_NAME[cls]}.js").read_text()
+    assert not [n for n in SHARED_JS if re.search(rf"\bfunction {n}\(", own)]
+
+
+@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+def test_view_module_parses(cls, tmp_path):
+    """The module the browser gets (shared helpers + the view) is valid JavaScript: no name
+    of a view clashes with a shared one."""
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed: cannot syntax-check the JavaScript")
-    copy = tmp_path / (path.stem + ".mjs")
-    copy.write_text(path.read_text())
+    copy = tmp_path / f"{JS_NAME[cls]}.mjs"
+    copy.write_text(str(cls._esm))
     r = subprocess.run([node, "--check", str(copy)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
-def test_views_embed_the_package_js(cls):
-    name = {"AttentionMatrixView": "matrix", "ImageAttentionView": "image",
-            "TextAttentionView": "text", "PrecomputedView": "precomputed",
-            "TranslationView": "translation"}[cls.__name__]
-    esm = str(cls._esm)
-    assert "export default" in esm
-    # the embedded code is the file's, less comments and indentation
-    assert widgets._compact(widgets.JS_DIR / f"{name}.js") == esm
-    css = str(cls._css)
-    assert css.startswith(widgets._compact(widgets.JS_DIR / "attnbook.css"))
-    assert css.endswith(widgets._compact(widgets.JS_DIR / f"{name}.css"))
-    assert not any(line.startswith("//") for line in esm.splitlines())
-
-
 def test_no_trait_is_named_keys():
     """A traitlet named `keys` would shadow Widget.keys (the list of synced traits)."""
-    for cls in VIEWS + [widgets._View]:
+    for cls in VIEWS + [base.View, base.ExampleView]:
         assert "keys" not in cls.class_own_traits()
     v = AttentionMatrixView(softmax_rows((4, 4)), TOKENS)
     assert {"data", "title", "example", "selection"} <= set(v.keys)
@@ -533,6 +594,254 @@ def test_translation_view_from_examples_rejects_bad_examples():
         TranslationView.from_examples([dict(ok, group="a"), ok])
     with pytest.raises(ValueError, match="index"):
         TranslationView.from_examples([ok], index=1)
+
+
+# --------------------------------------------------------------------------- one way in
+
+#: one valid example of each view that has from_examples, as the constructor's keyword arguments
+ONE_EXAMPLE = {
+    AttentionMatrixView: lambda: dict(weights=softmax_rows((2, 4, 4)), queries=TOKENS, axes={"head": 2}),
+    ImageAttentionView: lambda: dict(image=image_and_maps()[0], maps=image_and_maps()[1], steps=["a", "b", "c"]),
+    TextAttentionView: lambda: dict(sentences=[TOKENS], word_weights=[softmax_rows((4,))], sentence_weights=[1.0]),
+    TranslationView: lambda: dict(source=SRC, reference=REF, outputs=REF[:3], alignment=[4, 3, 2, 1, 0]),
+}
+#: the fields of each example (the rest of ONE_EXAMPLE are options of the view)
+OPTIONS = {"axes"}
+
+
+def state(view) -> dict:
+    """A view's synced state, less the ids of its sub-widgets (its layout)."""
+    return {k: v for k, v in view.get_state().items() if k != "layout"}
+
+
+def split(kwargs):
+    example = {k: v for k, v in kwargs.items() if k not in OPTIONS}
+    options = {k: v for k, v in kwargs.items() if k in OPTIONS}
+    return example, options
+
+
+@pytest.mark.parametrize("cls", list(ONE_EXAMPLE), ids=lambda c: c.__name__)
+def test_from_examples_with_one_example_builds_what_the_constructor_builds(cls):
+    kwargs = ONE_EXAMPLE[cls]()
+    example, options = split(kwargs)
+    name = "example" if cls is AttentionMatrixView else "one"   # the matrix names its example by its title
+    if cls is not AttentionMatrixView:
+        kwargs["name"] = name
+    direct = cls(**kwargs)
+    listed = cls.from_examples([dict(example, name=name)], example_label=cls.default_example_label, **options)
+    assert listed.data == direct.data
+    assert state(listed) == state(direct)   # the same traits the JavaScript reads
+
+
+@pytest.mark.parametrize("cls", list(ONE_EXAMPLE), ids=lambda c: c.__name__)
+def test_every_way_in_calls_the_shared_constructor_once(cls, monkeypatch):
+    calls = []
+    real = base.ExampleView.__init__
+
+    def spy(self, examples, **kwargs):
+        calls.append(len(examples))
+        real(self, examples, **kwargs)
+
+    monkeypatch.setattr(base.ExampleView, "__init__", spy)
+    kwargs = ONE_EXAMPLE[cls]()
+    cls(**kwargs)
+    example, options = split(kwargs)
+    cls.from_examples([example, example], **options)
+    assert calls == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "cls, bad, match",
+    [
+        (AttentionMatrixView, {"decimals": 0}, r"decimals must be an integer from 1 to 6"),
+        (AttentionMatrixView, {"weights": np.ones((2, 4, 4))}, r"rows must sum to 1.*head 0, row 0"),
+        (AttentionMatrixView, {"queries": TOKENS[:3]}, r"3 queries and 3 keys"),
+        (ImageAttentionView, {"style": "glow"}, r"style must be"),
+        (ImageAttentionView, {"size": 8}, r"size \(pixels\) must be an integer from 16 to 2000"),
+        (ImageAttentionView, {"steps": ["a"]}, r"1 steps but its maps have 3"),
+        (TextAttentionView, {"decimals": 7}, r"decimals"),
+        (TextAttentionView, {"word_weights": [[0.5, 0.5, 0.5, 0.5]]}, r"sum to 1"),
+        (TranslationView, {"alignment": [0, 1]}, r"2 entries but the reference has 5"),
+        (TranslationView, {"output_label": "m", "outputs": "chien"}, r"output 'm'.*single string"),
+    ],
+)
+def test_from_examples_goes_through_the_constructors_checks(cls, bad, match):
+    kwargs = {**ONE_EXAMPLE[cls](), **bad}
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)
+    example, options = split(kwargs)
+    fields = set(cls.required_fields) | set(cls.optional_fields)
+    options.update({k: v for k, v in example.items() if k not in fields})
+    example = {k: v for k, v in example.items() if k in fields}
+    with pytest.raises(ValueError, match=match):
+        cls.from_examples([example], **options)
+
+
+@pytest.mark.parametrize("cls", list(ONE_EXAMPLE), ids=lambda c: c.__name__)
+def test_from_examples_rejects_a_bad_list_the_same_way_for_every_view(cls):
+    example, options = split(ONE_EXAMPLE[cls]())
+    with pytest.raises(ValueError, match="examples is empty"):
+        cls.from_examples([], **options)
+    with pytest.raises(ValueError, match=r"example 1 has unknown field\(s\) \['colour'\]"):
+        cls.from_examples([example, dict(example, colour="red")], **options)
+    need = cls.required_fields[-1]
+    with pytest.raises(ValueError, match=rf"example 0 needs \['{need}'\]"):
+        cls.from_examples([{k: v for k, v in example.items() if k != need}], **options)
+    with pytest.raises(ValueError, match=r"example 0 must be a dict"):
+        cls.from_examples(["not an example"], **options)
+    with pytest.raises(ValueError, match=r"index must be an integer from 0 to 1, got 2"):
+        cls.from_examples([example, example], index=2, **options)
+    with pytest.raises(ValueError, match=r"names has 1 entries for 2 examples"):
+        cls.from_examples([example, example], names=["only one"], **options)
+    v = cls.from_examples([example, dict(example, name="second")], index=1, **options)
+    assert v.example == 1
+    assert [e["name"] for e in v.data["examples"]] == [f"{cls.default_example_label} 1", "second"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"decimals": 0}, r"decimals must be an integer from 1 to 6"),
+        ({"control": "knob"}, r"control must be"),
+        ({"index": 9}, r"index must be an integer from 0 to \d, got 9"),
+        ({"dpi": 80, "fmt": "gif"}, r"fmt must be 'png' or 'svg'"),
+    ],
+)
+def test_from_function_and_from_grid_go_through_the_constructors_checks(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PrecomputedView([1, 2], [_bar(1)[0], _bar(2)[0]], **kwargs)
+    with pytest.raises(ValueError, match=match):
+        PrecomputedView.from_function([1, 2], _bar, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        PrecomputedView.from_grid({"t": [1, 2], "u": [3]}, lambda t, u: _bar(t), **kwargs)
+    plt.close("all")   # the figures of the views that were refused
+
+
+def test_from_grid_builds_what_the_constructor_builds(monkeypatch):
+    calls = []
+    real = PrecomputedView.__init__
+
+    def spy(self, values, *args, **kwargs):
+        calls.append(list(values))
+        real(self, values, *args, **kwargs)
+
+    make = lambda d, n: {"cost": d * n}  # noqa: E731
+    grid = PrecomputedView.from_grid({"d": [1, 2], "n": [3]}, make, index={"d": 2, "n": 3})
+    direct = PrecomputedView(["d = 1, n = 3", "d = 2, n = 3"], data=[{"cost": 3}, {"cost": 6}], label="d × n",
+                             index=1, axes=[{"label": "d", "values": [1, 2]}, {"label": "n", "values": [3]}])
+    assert state(grid) == state(direct)
+    monkeypatch.setattr(PrecomputedView, "__init__", spy)
+    PrecomputedView.from_grid({"d": [1, 2], "n": [3]}, make)
+    PrecomputedView.from_function([5, 6], lambda v: {"v": v})
+    assert calls == [["d = 1, n = 3", "d = 2, n = 3"], [5, 6]]
+
+
+# --------------------------------------------------------------------------- live_translation_box
+
+
+class FixedAnswer(torch.nn.Module):
+    """Stands in for a trained date model: answers every source with the same
+    target tokens, attending to the source word given for each output token."""
+
+    def __init__(self, tgt_vocab, answer, looks_at):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))  # decode_with_attention reads the device from it
+        self.ids = tgt_vocab.encode(answer, add_eos=True)
+        self.looks_at = looks_at
+
+    def greedy_decode(self, src, src_lengths, *, max_len=None):
+        from attnbook.decoding import DecodeOutput
+
+        B, S = src.shape
+        L = len(self.ids)
+        weights = torch.zeros(B, L, S)
+        for j, s in enumerate(self.looks_at):
+            weights[:, j, min(s, S - 1)] = 1.0
+        weights[:, L - 1, 0] = 1.0
+        tokens = torch.tensor([self.ids] * B)
+        return DecodeOutput(tokens, torch.full((B,), L - 1), weights)
+
+
+@pytest.fixture(scope="module")
+def dates():
+    from attnbook.data import make_dates_data
+    from attnbook.data.dates import DatesConfig
+
+    return make_dates_data(DatesConfig(n_train=10, n_test=5), seed=0)
+
+
+def date_box(dates, model=None, **kwargs):
+    from attnbook.data.dates import tokenize_date
+
+    model = model or FixedAnswer(dates.tgt_vocab, ["1", "9", "9", "8", "-", "03", "-", "03"], [5, 6, 7, 8, 2, 2, 3, 3])
+    args = dict(tokenize=tokenize_date, value="Tuesday, March 3rd 1998", what="date", join="")
+    args.update(kwargs)
+    return live_translation_box(model, dates.src_vocab, dates.tgt_vocab, **args)
+
+
+def test_live_box_answers_the_initial_date_and_each_change(dates):
+    import ipywidgets
+
+    view = date_box(dates)
+    note, box, result = view.children
+    assert isinstance(view, ipywidgets.VBox) and isinstance(box, ipywidgets.Text)
+    assert box.description == "date:" and box.value == "Tuesday, March 3rd 1998" and not box.continuous_update
+    assert "Needs a running kernel" in note.value          # the static page says it cannot answer
+    first = result.value
+    assert first.startswith("<p><b>tuesday , march 3 rd 1 9 9 8</b> &rarr; <b>1998-03-03</b></p>")
+    assert '<img alt="attention heatmap" src="data:image/png;base64,' in first
+    assert "never seen" not in first
+
+    box.value = "Mon 4 Marchh 2001"          # what a reader types: a word the model does not know
+    assert "Live: translated by the model in your kernel" in note.value
+    assert result.value.startswith("<p><b>mon 4 marchh 2 0 0 1</b> &rarr; <b>1998-03-03</b></p>")
+    assert "<p>Words the model has never seen: marchh</p>" in result.value
+
+    box.value = " <b> "                      # markup is shown as text, never run
+    assert "<b><b></b>" not in result.value and "&lt;" in result.value
+
+    box.value = "   "
+    assert result.value == "<p>Type a date first.</p>"
+
+
+def test_live_box_shows_what_the_model_decodes(dates):
+    """With a real (untrained) model: the box's answer is decode_with_attention's output."""
+    import html
+
+    from attnbook.align import decode_with_attention
+    from attnbook.data.dates import tokenize_date
+    from attnbook.seq2seq import AttentionSeq2Seq, AttentionSeq2SeqConfig
+
+    torch.manual_seed(0)
+    model = AttentionSeq2Seq.from_config(
+        AttentionSeq2SeqConfig.for_vocabs(dates.src_vocab, dates.tgt_vocab, emb_dim=8, hidden_size=8))
+    view = date_box(dates, model)
+    for text in ("Tuesday, March 3rd 1998", "25.12.1999"):
+        view.children[1].value = text
+        (out, _), = decode_with_attention(model, [tokenize_date(text)], dates.src_vocab, dates.tgt_vocab)
+        assert f"&rarr; <b>{html.escape(''.join(out)) or '(nothing)'}</b></p>" in view.children[2].value
+
+
+def test_live_box_rejects_arguments_that_cannot_work(dates):
+    from attnbook.seq2seq import Seq2Seq, Seq2SeqConfig
+
+    with pytest.raises(ValueError, match="greedy_decode"):
+        date_box(dates, model=torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="src_vocab must be an attnbook.data.Vocab, got dict"):
+        live_translation_box(FixedAnswer(dates.tgt_vocab, ["1"], [0]), {}, dates.tgt_vocab,
+                             tokenize=str.split, value="1")
+    with pytest.raises(ValueError, match="tokenize must be a function"):
+        date_box(dates, tokenize="split")
+    with pytest.raises(ValueError, match="tokenize must return a list of str tokens"):
+        date_box(dates, tokenize=str.lower)
+    with pytest.raises(ValueError, match="value must be a date to show"):
+        date_box(dates, value="  ")
+    with pytest.raises(ValueError, match="value must be a string"):
+        date_box(dates, value=1998)
+    no_attention = Seq2Seq.from_config(Seq2SeqConfig.for_vocabs(dates.src_vocab, dates.tgt_vocab,
+                                                                emb_dim=8, hidden_size=8))
+    with pytest.raises(ValueError, match="no attention weights"):
+        date_box(dates, model=no_attention)
 
 
 # --------------------------------------------------------------------------- page weight

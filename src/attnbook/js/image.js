@@ -1,18 +1,8 @@
 // ImageAttentionView (attnbook.widgets): an image with an attention map over it
 // for each output step (a caption word, a head, a layer). Click a step to see
 // where the model looked; hover the image to read a region's weight.
-// Text goes in with textContent only.
-
-function h(tag, cls, text) {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text !== undefined && text !== null) el.textContent = String(text);
-  return el;
-}
-
-function fmt(x, d) {
-  return Number(x).toFixed(d);
-}
+// Runs after common.js (h, fmt, frame, picker, ...). Text goes in with
+// textContent only.
 
 // paint a (gh, gw) map into a gh x gw canvas: "spotlight" darkens what the model
 // did not look at; "heat" puts warm colour where it looked
@@ -46,42 +36,28 @@ function build(model, el) {
   let step = Math.max(model.get("step") || 0, 0);
   let hover = null; // the step under the mouse, previewed without clicking
 
-  const root = h("div", "attn-view attn-image");
-  root.dataset.attnView = "image";
-  if (model.get("title")) root.append(h("div", "attn-title", model.get("title")));
-  const controls = h("div", "attn-controls");
+  const root = frame(model, "image");
   if (examples.length > 1) {
-    const box = h("label", "attn-control");
-    box.append(h("span", "attn-control-name", data.example_label || "image"));
-    const select = h("select");
-    examples.forEach((e, i) => {
-      const o = h("option", null, e.name);
-      o.value = String(i);
-      select.append(o);
-    });
-    select.value = String(ex);
-    select.addEventListener("change", () => {
-      ex = Number(select.value);
+    const controls = h("div", "attn-controls");
+    const p = picker(data.example_label || "image", (i) => {
+      ex = i;
       step = 0;
       save();
       draw();
     });
-    box.append(select);
-    controls.append(box);
+    p.options(examples.map((e, i) => [i, e.name]), ex);
+    controls.append(p.el);
     root.append(controls);
   }
   const steps = h("div", "attn-steps");
   const panels = h("div", "attn-panels");
   const caption = h("div", "attn-note");
-  const readout = h("div", "attn-readout");
-  readout.setAttribute("aria-live", "polite");
+  const readout = readoutLine();
   root.append(steps, panels, caption, readout);
   el.append(root);
 
   function save() {
-    model.set("example", ex);
-    model.set("step", step);
-    model.save_changes();
+    saveState(model, { example: ex, step });
   }
 
   let cur = null;
@@ -197,18 +173,4 @@ function build(model, el) {
   draw();
 }
 
-function render({ model, el }) {
-  const redraw = () => {
-    el.replaceChildren();
-    build(model, el);
-  };
-  redraw();
-  model.on("change:data", redraw);
-  model.on("change:title", redraw);
-  return () => {
-    model.off("change:data", redraw);
-    model.off("change:title", redraw);
-  };
-}
-
-export default { render };
+export default anywidgetView(build);

@@ -1,24 +1,14 @@
 // AttentionMatrixView (attnbook.widgets): query tokens as rows, key tokens as
 // columns, a bertviz-style line view beside it. All interaction happens here,
-// from data the Python side computed once. Text goes in with textContent only.
+// from data the Python side computed once. Runs after common.js (h, fmt,
+// frame, picker, control, ...). Text goes in with textContent only.
 
 const SVGNS = "http://www.w3.org/2000/svg";
-
-function h(tag, cls, text) {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text !== undefined && text !== null) el.textContent = String(text);
-  return el;
-}
 
 function svg(tag, attrs) {
   const el = document.createElementNS(SVGNS, tag);
   for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
   return el;
-}
-
-function fmt(x, d) {
-  return Number(x).toFixed(d);
 }
 
 // white -> blue for weights in [0, vmax]; white -> red for negative scores
@@ -36,42 +26,6 @@ function pick(weights, sel) {
   return w; // (T, S)
 }
 
-function axisControl(axis, index, onChange) {
-  const box = h("span", "attn-control");
-  box.append(h("span", "attn-control-name", axis.name));
-  const n = axis.labels.length;
-  if (n <= 8) {
-    const buttons = axis.labels.map((label, i) => {
-      const b = h("button", "attn-btn", label);
-      b.type = "button";
-      b.setAttribute("aria-pressed", String(i === index));
-      b.setAttribute("aria-label", `${axis.name} ${label}`);
-      b.addEventListener("click", () => {
-        buttons.forEach((o, j) => o.setAttribute("aria-pressed", String(j === i)));
-        onChange(i);
-      });
-      return b;
-    });
-    box.append(...buttons);
-  } else {
-    const slider = h("input");
-    slider.type = "range";
-    slider.min = "0";
-    slider.max = String(n - 1);
-    slider.step = "1";
-    slider.value = String(index);
-    slider.setAttribute("aria-label", axis.name);
-    const value = h("span", "attn-value", axis.labels[index]);
-    slider.addEventListener("input", () => {
-      const i = Number(slider.value);
-      value.textContent = axis.labels[i];
-      onChange(i);
-    });
-    box.append(slider, value);
-  }
-  return box;
-}
-
 function build(model, el) {
   const data = model.get("data");
   const axes = data.axes || [];
@@ -82,51 +36,39 @@ function build(model, el) {
 
   let ex = Math.min(Math.max(model.get("example") || 0, 0), examples.length - 1);
   let sel = axes.map((a, i) => Math.min(Math.max((model.get("selection") || [])[i] || 0, 0), a.labels.length - 1));
-  let pinned = null; // {kind: "cell"|"row"|"col", i, j}
+  const pin = { value: null }; // the pinned focus: {kind: "cell"|"row"|"col", i, j}
 
-  const root = h("div", "attn-view attn-matrix");
-  root.dataset.attnView = "matrix";
-  if (model.get("title")) root.append(h("div", "attn-title", model.get("title")));
-
+  const root = frame(model, "matrix");
   const controls = h("div", "attn-controls");
   if (examples.length > 1) {
-    const box = h("label", "attn-control");
-    box.append(h("span", "attn-control-name", data.example_label || "example"));
-    const select = h("select");
-    examples.forEach((e, i) => {
-      const o = h("option", null, e.name);
-      o.value = String(i);
-      select.append(o);
-    });
-    select.value = String(ex);
-    select.addEventListener("change", () => {
-      ex = Number(select.value);
+    const p = picker(data.example_label || "example", (i) => {
+      ex = i;
       save();
       draw();
     });
-    box.append(select);
-    controls.append(box);
+    p.options(examples.map((e, i) => [i, e.name]), ex);
+    controls.append(p.el);
   }
   axes.forEach((axis, k) => {
-    controls.append(axisControl(axis, sel[k], (i) => {
+    const values = axis.labels;
+    const c = control({ label: axis.name, values, control: values.length <= 8 ? "buttons" : "slider" }, (i) => {
       sel[k] = i;
       save();
       draw();
-    }));
+    });
+    c.sync(sel[k]);
+    controls.append(c.el);
   });
   if (controls.childElementCount) root.append(controls);
 
   const body = h("div", "attn-body");
-  const readout = h("div", "attn-readout");
-  readout.setAttribute("aria-live", "polite");
+  const readout = readoutLine();
   root.append(body, readout);
   if (data.note) root.append(h("div", "attn-note", data.note));
   el.append(root);
 
   function save() {
-    model.set("example", ex);
-    model.set("selection", sel.slice());
-    model.save_changes();
+    saveState(model, { example: ex, selection: sel.slice() });
   }
 
   // state of the current drawing, rebuilt by draw()
@@ -244,9 +186,9 @@ function build(model, el) {
     }
 
     cur = { e, W, T, S, rowToks, colToks, cells, lines };
-    wire(grid);
-    if (lines) wire(lines.s);
-    show(pinned && validFocus(pinned) ? pinned : null);
+    hoverToShow(grid, focusOf, show, pin);
+    if (lines) hoverToShow(lines.s, focusOf, show, pin);
+    show(pin.value && validFocus(pin.value) ? pin.value : null);
   }
 
   function validFocus(f) {
@@ -261,25 +203,6 @@ function build(model, el) {
     if (i !== undefined && j !== undefined) return { kind: "cell", i, j };
     if (i !== undefined) return { kind: "row", i };
     return { kind: "col", j };
-  }
-
-  function wire(container) {
-    container.addEventListener("mouseover", (ev) => {
-      const f = focusOf(ev.target);
-      if (f) show(f);
-    });
-    container.addEventListener("mouseleave", () => show(pinned));
-    container.addEventListener("focusin", (ev) => {
-      const f = focusOf(ev.target);
-      if (f) show(f);
-    });
-    container.addEventListener("click", (ev) => {
-      const f = focusOf(ev.target);
-      if (!f) return;
-      const same = pinned && pinned.kind === f.kind && pinned.i === f.i && pinned.j === f.j;
-      pinned = same ? null : f;
-      show(f);
-    });
   }
 
   function show(f) {
@@ -337,18 +260,4 @@ function build(model, el) {
   draw();
 }
 
-function render({ model, el }) {
-  const redraw = () => {
-    el.replaceChildren();
-    build(model, el);
-  };
-  redraw();
-  model.on("change:data", redraw);
-  model.on("change:title", redraw);
-  return () => {
-    model.off("change:data", redraw);
-    model.off("change:title", redraw);
-  };
-}
-
-export default { render };
+export default anywidgetView(build);

@@ -1,17 +1,7 @@
 // TextAttentionView (attnbook.widgets): a document whose words and sentences are
 // shaded by their attention weights (hierarchical attention: a weight per
-// sentence, and per word within its sentence). Text goes in with textContent only.
-
-function h(tag, cls, text) {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text !== undefined && text !== null) el.textContent = String(text);
-  return el;
-}
-
-function fmt(x, d) {
-  return Number(x).toFixed(d);
-}
+// sentence, and per word within its sentence). Runs after common.js (h, fmt,
+// frame, picker, hoverToShow, ...). Text goes in with textContent only.
 
 function build(model, el) {
   const data = model.get("data");
@@ -19,31 +9,19 @@ function build(model, el) {
   const d = data.decimals ?? 3;
   let ex = Math.min(Math.max(model.get("example") || 0, 0), examples.length - 1);
   let weigh = data.scale_by_sentence !== false;
-  let pinned = null;
+  const pin = { value: null }; // the pinned word or sentence: {s, t}
 
-  const root = h("div", "attn-view attn-text");
-  root.dataset.attnView = "text";
-  if (model.get("title")) root.append(h("div", "attn-title", model.get("title")));
+  const root = frame(model, "text");
   const controls = h("div", "attn-controls");
   if (examples.length > 1) {
-    const box = h("label", "attn-control");
-    box.append(h("span", "attn-control-name", data.example_label || "document"));
-    const select = h("select");
-    examples.forEach((e, i) => {
-      const o = h("option", null, e.name);
-      o.value = String(i);
-      select.append(o);
-    });
-    select.value = String(ex);
-    select.addEventListener("change", () => {
-      ex = Number(select.value);
-      pinned = null;
-      model.set("example", ex);
-      model.save_changes();
+    const p = picker(data.example_label || "document", (i) => {
+      ex = i;
+      pin.value = null;
+      saveState(model, { example: ex });
       draw();
     });
-    box.append(select);
-    controls.append(box);
+    p.options(examples.map((e, i) => [i, e.name]), ex);
+    controls.append(p.el);
   }
   const weighBox = h("label", "attn-control");
   const check = h("input");
@@ -58,8 +36,7 @@ function build(model, el) {
   root.append(controls);
   const caption = h("div", "attn-caption");
   const doc = h("div", "attn-doc");
-  const readout = h("div", "attn-readout");
-  readout.setAttribute("aria-live", "polite");
+  const readout = readoutLine();
   root.append(caption, doc, readout);
   el.append(root);
 
@@ -112,7 +89,7 @@ function build(model, el) {
       doc.append(line);
     });
     cur = { e, words, bars };
-    show(pinned);
+    show(pin.value);
   }
 
   function focusOf(target) {
@@ -147,37 +124,9 @@ function build(model, el) {
     }
   }
 
-  doc.addEventListener("mouseover", (ev) => {
-    const f = focusOf(ev.target);
-    if (f) show(f);
-  });
-  doc.addEventListener("focusin", (ev) => {
-    const f = focusOf(ev.target);
-    if (f) show(f);
-  });
-  doc.addEventListener("mouseleave", () => show(pinned));
-  doc.addEventListener("click", (ev) => {
-    const f = focusOf(ev.target);
-    if (!f) return;
-    pinned = pinned && pinned.s === f.s && pinned.t === f.t ? null : f;
-    show(f);
-  });
+  hoverToShow(doc, focusOf, show, pin);
 
   draw();
 }
 
-function render({ model, el }) {
-  const redraw = () => {
-    el.replaceChildren();
-    build(model, el);
-  };
-  redraw();
-  model.on("change:data", redraw);
-  model.on("change:title", redraw);
-  return () => {
-    model.off("change:data", redraw);
-    model.off("change:title", redraw);
-  };
-}
-
-export default { render };
+export default anywidgetView(build);

@@ -1,15 +1,8 @@
 // TranslationView (attnbook.widgets): source, reference and model output(s)
 // token by token. Output tokens that differ from the reference at the same
 // position are highlighted; hover or Tab to a token to line up that position on
-// every line (and the source word it translates); click to pin.
-// Text goes in with textContent only.
-
-function h(tag, cls, text) {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text !== undefined && text !== null) el.textContent = String(text);
-  return el;
-}
+// every line (and the source word it translates); click to pin. Runs after
+// common.js (h, frame, picker, hoverToShow, ...). Text goes in with textContent only.
 
 const MARK = { right: "\u2713", wrong: "\u2717", extra: "extra", missing: "missing" };
 
@@ -18,11 +11,9 @@ function build(model, el) {
   const examples = data.examples;
   const groups = data.groups;
   let ex = Math.min(Math.max(model.get("example") || 0, 0), examples.length - 1);
-  let pinned = null;
+  const pin = { value: null }; // the pinned position: {j, i}
 
-  const root = h("div", "attn-view attn-translation");
-  root.dataset.attnView = "translation";
-  if (model.get("title")) root.append(h("div", "attn-title", model.get("title")));
+  const root = frame(model, "translation");
   const controls = h("div", "attn-controls");
   root.append(controls);
 
@@ -42,17 +33,12 @@ function build(model, el) {
     });
     controls.append(box);
   }
-  const pick = h("label", "attn-control");
-  pick.append(h("span", "attn-control-name", data.example_label));
-  const select = h("select");
-  select.addEventListener("change", () => choose(Number(select.value)));
-  pick.append(select);
-  controls.append(pick);
+  const pick = picker(data.example_label, choose);
+  controls.append(pick.el);
 
   const lines = h("div", "attn-tr-lines");
   const summary = h("div", "attn-note");
-  const readout = h("div", "attn-readout");
-  readout.setAttribute("aria-live", "polite");
+  const readout = readoutLine();
   root.append(lines, summary, readout);
   el.append(root);
 
@@ -60,9 +46,8 @@ function build(model, el) {
 
   function choose(i) {
     ex = i;
-    pinned = null;
-    model.set("example", i);
-    model.save_changes();
+    pin.value = null;
+    saveState(model, { example: i });
     draw();
   }
 
@@ -85,15 +70,8 @@ function build(model, el) {
   function draw() {
     const e = examples[ex];
     groupButtons.forEach((b, i) => b.setAttribute("aria-pressed", String(groups[i] === e.group)));
-    select.replaceChildren();
-    examples.forEach((x, i) => {
-      if (x.group !== e.group) return;
-      const o = h("option", null, x.name);
-      o.value = String(i);
-      select.append(o);
-    });
-    select.value = String(ex);
-    pick.hidden = select.options.length < 2;
+    const inGroup = examples.map((x, i) => [i, x.name]).filter(([i]) => examples[i].group === e.group);
+    pick.el.hidden = pick.options(inGroup, ex) < 2;
 
     lines.replaceChildren();
     const src = line("source", "attn-tr-src");
@@ -118,7 +96,7 @@ function build(model, el) {
     }
     summary.textContent = notes.join(" \u00b7 ");
     cur = e;
-    show(pinned);
+    show(pin.value);
   }
 
   // what a hovered token points at: a reference position j (or a source word i)
@@ -168,37 +146,9 @@ function build(model, el) {
     readout.textContent = parts.join(" \u00b7 ");
   }
 
-  lines.addEventListener("mouseover", (ev) => {
-    const f = focusOf(ev.target);
-    if (f) show(f);
-  });
-  lines.addEventListener("focusin", (ev) => {
-    const f = focusOf(ev.target);
-    if (f) show(f);
-  });
-  lines.addEventListener("mouseleave", () => show(pinned));
-  lines.addEventListener("click", (ev) => {
-    const f = focusOf(ev.target);
-    if (!f) return;
-    pinned = pinned && pinned.j === f.j && pinned.i === f.i ? null : f;
-    show(f);
-  });
+  hoverToShow(lines, focusOf, show, pin);
 
   draw();
 }
 
-function render({ model, el }) {
-  const redraw = () => {
-    el.replaceChildren();
-    build(model, el);
-  };
-  redraw();
-  model.on("change:data", redraw);
-  model.on("change:title", redraw);
-  return () => {
-    model.off("change:data", redraw);
-    model.off("change:title", redraw);
-  };
-}
-
-export default { render };
+export default anywidgetView(build);
