@@ -382,6 +382,33 @@ def test_additive_and_luong_single_query_and_default_values(kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_score_of_projected_keys_matches_the_formula(kind):
+    """score(query, project_keys(keys)) -- what a decoder calls with keys projected once --
+    against the formula written one number at a time, for T queries and for one (B, Dq)."""
+    module = _make(kind)
+    dq = module.config.query_dim or Dk
+    query, keys = rand(B, T, dq), rand(B, S, Dk)
+    fn = _score_fn(kind, module)
+    ref = torch.tensor([[[fn(query[b, t], keys[b, i]) for i in range(S)] for t in range(T)] for b in range(B)],
+                       dtype=torch.float64)  # (B, T, S)
+    with torch.no_grad():
+        projected = module.project_keys(keys)
+        scores = module.score(query, projected)  # (B, T, S)
+        single = module.score(query[:, 0], projected)  # (B, S)
+    assert scores.shape == (B, T, S) and single.shape == (B, S)
+    assert_close(f"{kind} score", torch.float64, scores=(scores, ref), single=(single, ref[:, 0]))
+    with pytest.raises(ValueError, match="query"):
+        module.score(rand(B, dq + 1), projected)
+    with pytest.raises(ValueError, match="keys must have 3 dimensions"):
+        module.score(query, projected[0])
+    with pytest.raises(ValueError, match="batch sizes"):
+        module.score(query[:1], projected)
+    if kind != "dot":  # the keys of dot are not projected; the others' have another size
+        with pytest.raises(ValueError, match="project_keys"):
+            module.score(query, keys)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_additive_and_luong_gradcheck(kind):
     module = _make(kind)
     dq = module.config.query_dim or Dk

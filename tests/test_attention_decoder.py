@@ -84,13 +84,13 @@ def test_forward_equals_the_step_loop(data, score, style):
 
 @pytest.mark.parametrize("score", ATTENTION_SCORES)
 def test_cached_keys_give_the_attention_modules_own_result(data, score):
-    """attend() with project_keys() == calling the AdditiveAttention / LuongAttention module."""
+    """attend() with the attention's project_keys() == calling the AdditiveAttention / LuongAttention module."""
     model = make_model(data, score=score, hidden_size=6)
     dec = model.decoder
     b = make_batch(data.test[:6], data.src_vocab, data.tgt_vocab)
     enc = model.encoder(b.src, b.src_lengths)
     query = torch.randn(6, dec.hidden_size)
-    context, weights = dec.attend(query, dec.project_keys(enc.annotations), enc)
+    context, weights = dec.attend(query, dec.attention.project_keys(enc.annotations), enc)
     ref_context, ref_weights = dec.attention(query, enc.annotations, mask=enc.mask)
     assert torch.allclose(weights, ref_weights, atol=1e-6)
     assert torch.allclose(context, ref_context, atol=1e-6)

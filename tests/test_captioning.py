@@ -1,4 +1,4 @@
-"""attnbook.captioning: the 2-D playground, REINFORCE, captioners with no, soft and hard attention."""
+"""attnbook.captioning: captioners with no, soft and hard attention; their training and evaluation."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,6 @@ import torch
 
 from attnbook.attention import AdditiveAttention
 from attnbook.captioning import (
-    PLAYGROUND_POINTS,
     CaptionerConfig,
     Captioner,
     CaptionTrainConfig,
@@ -18,19 +17,18 @@ from attnbook.captioning import (
     MeanPoolDecoder,
     SoftAttentionDecoder,
     attention_correctness,
-    attention_playground,
     caption_attention,
     caption_batch,
     caption_breakdown,
     caption_view_examples,
     evaluate_captioner,
     scene_attention_maps,
-    fit_additive_to_dot,
     format_caption_table,
-    reinforce_estimates,
     train_captioner,
 )
 from attnbook.data import SceneConfig, make_scene_data
+from attnbook.playground import PLAYGROUND_POINTS, attention_playground
+from attnbook.train import TrainConfig
 
 SMALL = SceneConfig(n_train=256, n_test_per_count=8)
 TINY = dict(channels=(4, 8, 16), emb_dim=8, hidden_size=16, attn_dim=8)
@@ -53,73 +51,6 @@ def data():
 def model(data, attention="soft", seed=0, **kw):
     torch.manual_seed(seed)
     return Captioner(CaptionerConfig.for_data(data, attention=attention, **{**TINY, **kw}))
-
-
-# --- the playground -----------------------------------------------------------
-
-
-def test_playground_soft_hard_and_dot():
-    torch.manual_seed(0)
-    attn = AdditiveAttention(query_dim=2, key_dim=2, hidden_dim=5)
-    c = torch.tensor([1.0, 0.5])
-    out = attention_playground(PLAYGROUND_POINTS, c, attention=attn)
-    n = PLAYGROUND_POINTS.shape[0]
-    assert out["m"].shape == (n, 5) and out["s"].shape == (n,) and out["z"].shape == (2,)
-    assert torch.isclose(out["s"].sum(), torch.tensor(1.0))
-    assert torch.allclose(out["z"], out["s"] @ PLAYGROUND_POINTS)
-    # the module's own forward gives the same weights and output
-    z_ref, s_ref = attn(c[None], PLAYGROUND_POINTS[None])
-    assert torch.allclose(out["s"], s_ref[0], atol=1e-6) and torch.allclose(out["z"], z_ref[0], atol=1e-6)
-    # m_i depends on y_i alone: moving another point leaves it unchanged
-    moved = PLAYGROUND_POINTS.clone()
-    moved[1] += 3.0
-    assert torch.allclose(attention_playground(moved, c, attention=attn)["m"][0], out["m"][0])
-    dot = attention_playground(PLAYGROUND_POINTS, c)
-    assert dot["m"] is None and torch.allclose(dot["scores"], PLAYGROUND_POINTS @ c)
-    # temperature: cold -> the one-hot arg-max (hard attention), hot -> uniform
-    cold = attention_playground(PLAYGROUND_POINTS, c, temperature=1e-3)
-    hot = attention_playground(PLAYGROUND_POINTS, c, temperature=1e3)
-    assert torch.allclose(cold["s"], cold["hard"], atol=1e-4)
-    assert torch.allclose(hot["z"], PLAYGROUND_POINTS.mean(0), atol=1e-2)
-
-
-def test_playground_rejects_bad_input():
-    with pytest.raises(ValueError, match="points"):
-        attention_playground(torch.zeros(3), torch.zeros(2))
-    with pytest.raises(ValueError, match="context"):
-        attention_playground(PLAYGROUND_POINTS, torch.zeros(1, 2))
-    with pytest.raises(ValueError, match="temperature"):
-        attention_playground(PLAYGROUND_POINTS, torch.zeros(2), temperature=0)
-    with pytest.raises(ValueError, match="same size"):
-        attention_playground(PLAYGROUND_POINTS, torch.zeros(3))
-    with pytest.raises(ValueError, match="expects"):
-        attention_playground(PLAYGROUND_POINTS, torch.zeros(3),
-                             attention=AdditiveAttention(query_dim=2, key_dim=2, hidden_dim=4))
-
-
-def test_fit_additive_to_dot_is_deterministic():
-    a1, agree1 = fit_additive_to_dot(steps=10, seed=1)
-    a2, agree2 = fit_additive_to_dot(steps=10, seed=1)
-    assert agree1 == agree2 and 0.0 <= agree1 <= 1.0
-    assert all(torch.equal(p, q) for p, q in zip(a1.parameters(), a2.parameters()))
-
-
-def test_reinforce_is_unbiased_and_a_baseline_cuts_its_variance():
-    g = torch.Generator().manual_seed(0)
-    scores, rewards = torch.tensor([1.0, 0.0, -0.5]), torch.tensor([-1.0, -3.0, -2.0])
-    est, exact = reinforce_estimates(scores, rewards, n_samples=20000, generator=g)
-    assert est.shape == (20000, 3) and exact.shape == (3,)
-    s = torch.softmax(scores, 0)
-    assert torch.allclose(exact, s * (rewards - (s * rewards).sum()))
-    assert torch.allclose(est.mean(0), exact, atol=0.03)
-    est_b, _ = reinforce_estimates(scores, rewards, n_samples=20000, generator=g,
-                                   baseline=float((s * rewards).sum()))
-    assert torch.allclose(est_b.mean(0), exact, atol=0.03)
-    assert est_b.var(0).sum() < 0.5 * est.var(0).sum()
-    with pytest.raises(ValueError, match="rewards"):
-        reinforce_estimates(scores, rewards[:2])
-    with pytest.raises(ValueError, match="n_samples"):
-        reinforce_estimates(scores, rewards, n_samples=0)
 
 
 # --- models ---------------------------------------------------------------------
@@ -269,6 +200,23 @@ def test_callback_and_evaluation(data):
     assert "exact" in format_caption_table({"soft": res})
     b = caption_batch(data.test, data.vocab, [0])
     assert caption_attention(m, b).shape == (1, b.tokens_in.shape[1], 16)
+
+
+def test_a_callback_does_not_change_hard_attentions_samples(data):
+    """The callback draws random numbers of its own; the trained model is the same with or without it."""
+    cfg = CaptionTrainConfig(steps=6, batch_size=8, progress=False, seed=0, callback_every=2)
+    quiet = model(data, "hard")
+    train_captioner(quiet, data, cfg)
+    busy = model(data, "hard")
+    train_captioner(busy, data, cfg, callback=lambda step, m: torch.rand(100))
+    assert all(torch.equal(p, q) for p, q in zip(quiet.parameters(), busy.parameters()))
+
+
+def test_caption_train_config_is_a_train_config_with_the_captioners_schedule():
+    cfg = CaptionTrainConfig(steps=400)
+    assert isinstance(cfg, TrainConfig)
+    assert (cfg.lr, cfg.lr_schedule, cfg.lr_final) == (6e-3, "cosine", 0.1)
+    assert cfg.lr_at(1) == pytest.approx(6e-3) and cfg.lr_at(400) == pytest.approx(6e-4, rel=1e-3)
 
 
 def test_train_rejects_a_mismatched_model(data):

@@ -294,3 +294,64 @@ def test_layer_gradient_norms_rejects_bad_input():
     stack.layers[1].linear2.weight.requires_grad_(False)
     with pytest.raises(ValueError, match="layer 1 has no trainable"):
         layer_gradient_norms(stack, x, target, parameter="linear2.weight")
+
+
+# --- The layers as written out: sub-module order, heads split and merged ----------------------------
+def test_layers_create_their_sub_modules_in_a_fixed_order():
+    """The order decides which random numbers each sub-module draws at a given seed: the chapters'
+    results depend on it. (Dropout and LayerNorm draw none; linear1, linear2 and the attentions do.)"""
+    enc = TransformerEncoderLayer(16, 4, 32)
+    dec = TransformerDecoderLayer(16, 4, 32)
+    assert [n for n, _ in enc.named_children()] == [
+        "linear1", "dropout", "linear2", "norm1", "dropout1", "norm2", "dropout2", "self_attn"]
+    assert [n for n, _ in dec.named_children()] == [
+        "linear1", "dropout", "linear2", "norm1", "dropout1", "norm2", "dropout2", "norm3", "dropout3",
+        "self_attn", "multihead_attn"]
+    torch.manual_seed(0)
+    a = TransformerDecoderLayer(16, 4, 32)
+    torch.manual_seed(0)
+    expected_linear1 = nn.Linear(16, 32)   # drawn first, from the same seed
+    assert torch.equal(a.linear1.weight, expected_linear1.weight)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_layer_forward_is_the_residual_lines(norm_first):
+    """One line per sub-layer: recompute the layer from its parts and compare."""
+    torch.manual_seed(0)
+    layer = TransformerEncoderLayer(16, 4, 32, dropout=0.0, norm_first=norm_first).eval()
+    x = torch.randn(2, 5, 16)
+    mask = lengths_to_mask(torch.tensor([5, 3]), 5)
+    ff = lambda h: layer.linear2(torch.relu(layer.linear1(h)))  # noqa: E731
+    attend = lambda h: layer.self_attn(h, key_padding_mask=mask, average_weights=False)[0]  # noqa: E731
+    if norm_first:
+        h = x + attend(layer.norm1(x))
+        expected = h + ff(layer.norm2(h))
+    else:
+        h = layer.norm1(x + attend(x))
+        expected = layer.norm2(h + ff(h))
+    out, w = layer(x, key_padding_mask=mask)
+    assert torch.allclose(out, expected, atol=1e-6) and w.shape == (2, 4, 5, 5)
+
+
+def test_split_and_merge_heads():
+    from attnbook.attention import MultiHeadAttention, merge_heads, scaled_dot_product_attention, split_heads
+
+    x = torch.arange(2 * 3 * 8.0).reshape(2, 3, 8)                    # (B, T, D)
+    heads = split_heads(x, 4)                                          # (B, H, T, Dh)
+    assert heads.shape == (2, 4, 3, 2)
+    assert torch.equal(heads[1, 2, 0], x[1, 0, 4:6])                   # head 2 holds numbers 4..5
+    assert torch.equal(merge_heads(heads), x)                          # merge undoes split
+    # MultiHeadAttention is project -> split -> attend -> merge -> project
+    mha = MultiHeadAttention(8, 4).eval()
+    y = torch.randn(2, 3, 8)
+    q, k, v = (split_heads(p(y), 4) for p in (mha.q_proj, mha.k_proj, mha.v_proj))
+    by_hand = mha.out_proj(merge_heads(scaled_dot_product_attention(q, k, v)[0]))
+    assert torch.allclose(mha(y)[0], by_hand, atol=1e-6)
+    with pytest.raises(ValueError, match="not divisible by num_heads=3"):
+        split_heads(x, 3)
+    with pytest.raises(ValueError, match="num_heads must be a positive integer"):
+        split_heads(x, 0)
+    with pytest.raises(ValueError, match="3 dimensions"):
+        split_heads(x[0], 2)
+    with pytest.raises(ValueError, match="4 dimensions"):
+        merge_heads(x)

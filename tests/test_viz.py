@@ -103,3 +103,82 @@ def test_timeline_events_are_in_the_bibliography_and_in_order():
     fig = viz.timeline(sorted(viz.TIMELINE + viz.WHAT_CAME_NEXT))
     assert len(fig.axes[0].texts) == len(viz.TIMELINE) + len(viz.WHAT_CAME_NEXT)
     plt.close(fig)
+
+
+def _fraction_inputs():
+    fractions = [0.1, 0.5, 1.0]
+    accuracy = {"ViT": [0.8, 0.9, 0.95], "CNN": [0.85, 0.92, 0.97], "MLP": [0.82, 0.9, 0.96]}
+    labels = np.arange(12) % 10
+    preds = {"ViT": labels.copy(), "CNN": labels.copy(), "MLP": labels.copy()}
+    preds["ViT"][[1, 4, 7]] = 9 - labels[[1, 4, 7]]   # the ViT and the CNN disagree on images 1, 4 and 7
+    preds["MLP"][2] = 0
+    images = np.random.default_rng(0).random((12, 1, 8, 8))
+    return fractions, accuracy, preds, images, labels
+
+
+def test_fraction_figure_shows_the_curves_and_exactly_the_disagreements():
+    fractions, accuracy, preds, images, labels = _fraction_inputs()
+    fig = viz.fraction_figure(0.5, fractions, accuracy, preds, images, labels, colors={"CNN": "#e8590c"})
+    curves, *thumbs = fig.axes
+    lines = curves.get_lines()
+    assert [l.get_label() for l in lines[:3]] == ["ViT", "CNN", "MLP"]
+    np.testing.assert_allclose(lines[1].get_ydata(), accuracy["CNN"])
+    assert lines[1].get_color() == "#e8590c"
+    assert list(lines[3].get_xdata()) == [0.5, 0.5]                     # the dotted line marks the fraction
+    assert [t.get_text() for t in curves.get_xticklabels()] == ["10%", "50%", "100%"]
+    assert [a.get_title() for a in thumbs] == [
+        f"true {labels[i]}\nViT {9 - labels[i]} · CNN {labels[i]} · MLP {labels[i]}" for i in (1, 4, 7)]
+    np.testing.assert_allclose(thumbs[1].get_images()[0].get_array(), images[4, 0])
+    assert len(viz.fraction_figure(0.5, fractions, accuracy, preds, images, labels, max_examples=2).axes) == 3
+    assert len(viz.fraction_figure(1.0, fractions, accuracy, preds, images, labels, compare=("CNN", "MLP")).axes) == 2
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda a: {**a, "fraction": 0.3}, "not one of the fractions"),
+    (lambda a: {**a, "accuracy": {"ViT": [0.8, 0.9, 0.95]}}, "same models"),
+    (lambda a: {**a, "accuracy": {**a["accuracy"], "MLP": [0.8]}}, "one value per fraction"),
+    (lambda a: {**a, "compare": ("ViT", "RNN")}, "compare"),
+    (lambda a: {**a, "labels": a["labels"][:5]}, "one entry per test image"),
+    (lambda a: {**a, "max_examples": 9}, "max_examples"),
+])
+def test_fraction_figure_rejects_bad_input(change, match):
+    fractions, accuracy, preds, images, labels = _fraction_inputs()
+    args = change({"fraction": 0.5, "fractions": fractions, "accuracy": accuracy, "predictions": preds,
+                   "images": images, "labels": labels})
+    with pytest.raises(ValueError, match=match):
+        viz.fraction_figure(**args)
+
+
+def test_mask_figure_shows_the_mask_and_counts_what_leaks_through():
+    import torch
+
+    from attnbook.attention import scaled_dot_product_attention
+
+    T, tokens = 4, ["<bos>", "a", "b", "c"]
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    q = k = v = torch.randn(1, T, 8, generator=torch.Generator().manual_seed(0))
+    _, w = scaled_dot_product_attention(q, k, v, causal)
+    fig, facts = viz.mask_figure(causal, w[0], tokens, tokens, title="causal mask", ylabel="query position")
+    assert facts == {"cells that may attend": 10, "cells masked": 6, "largest weight on a masked cell": 0.0}
+    left, right = fig.axes[:2]
+    np.testing.assert_array_equal(left.get_images()[0].get_array(), causal.numpy().astype(float))
+    assert left.get_title() == "causal mask" and left.get_ylabel() == "query position"
+    assert [t.get_text() for t in right.get_xticklabels()] == tokens
+    # uniform weights ignore the mask: 1/4 lands on every masked cell
+    _, facts = viz.mask_figure(causal, torch.full((T, T), 0.25), tokens, tokens)
+    assert facts["largest weight on a masked cell"] == 0.25
+    # a padding mask (B, S) is shown as it is; the weights of sentence 2 are checked against its row
+    pad = torch.tensor([[True, True, True], [True, True, False]])
+    weights = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.8, 0.0]])
+    fig, facts = viz.mask_figure(pad, weights, ["x", "y"], ["x", "y", "<pad>"], applied=pad[1].expand(2, 3),
+                                 row_labels=["sentence 1", "sentence 2"])
+    assert facts == {"cells that may attend": 5, "cells masked": 1, "largest weight on a masked cell": 0.0}
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["sentence 1", "sentence 2"]
+    with pytest.raises(ValueError, match="applied"):   # a (B, S) mask does not fit (T, S) weights by itself
+        viz.mask_figure(pad, torch.zeros(2, 2), ["x", "y"], ["x", "y"])
+    with pytest.raises(ValueError, match="boolean"):
+        viz.mask_figure(causal.float(), w[0], tokens, tokens)
+    with pytest.raises(ValueError, match="4 queries x 3 keys"):
+        viz.mask_figure(causal, w[0], tokens, tokens[:3])
+    with pytest.raises(ValueError, match="row_labels"):
+        viz.mask_figure(pad, weights, ["x", "y"], ["x", "y", "<pad>"], applied=pad, row_labels=["one"])

@@ -1,6 +1,8 @@
 """attnbook: the models, data sets and interactive views of the attention course.
 
 Every chapter of the book imports from here; nothing is downloaded at run time.
+The conventions the modules follow (shapes, masks, errors, seeds, claims,
+views) are written down in the repository's ``CONTRIBUTING.md``.
 """
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checks import check_tokens
 from .data.vocab import Example, Vocab, pad_sequences
 
 __all__ = [
@@ -178,8 +179,7 @@ def decode_with_attention(
     if len(sources) == 0:
         raise ValueError("sources is empty")
     for k, s in enumerate(sources):
-        if isinstance(s, str):
-            raise ValueError(f"source {k} must be a list of tokens, not a string; split it first")
+        check_tokens(s, f"source {k}")
         if len(s) == 0:
             raise ValueError(f"source {k} is empty")
     device = next(model.parameters()).device

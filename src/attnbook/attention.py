@@ -3,12 +3,14 @@
 The file reads top to bottom in the book's order:
 
 1. ``masked_softmax`` -- a softmax that may skip some positions;
-2. ``AdditiveAttention`` -- the attention model / Bahdanau's tanh score (ch. 2-4);
+2. ``ScoredAttention`` -- softmax over ``score(query, project_keys(keys))``,
+   then the weighted mean of the values; ``AdditiveAttention`` -- the
+   attention model / Bahdanau's tanh score (ch. 2-4);
 3. ``LuongAttention`` -- Luong's dot / general / concat scores (ch. 3);
 4. ``scaled_dot_product_attention`` -- softmax(Q Kᵀ / √Dh) V (ch. 5-7);
 5. ``MultiHeadAttention`` -- H scaled dot-product attentions side by side (ch. 5-7).
 
-Conventions (see DESIGN.md §3):
+Conventions (see CONTRIBUTING.md, "Shapes and their letters" and "Attention: outputs and masks"):
 
 * batch first; shape letters ``B`` batch, ``T`` query length, ``S`` key
   length, ``D`` model dim, ``H`` heads, ``Dh`` head dim;
@@ -30,11 +32,13 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from .checks import check_bool, check_dtype, check_mask, check_tensor, shape_of
+from .checks import (check_bool, check_choice, check_dtype, check_mask, check_positive_ints, check_tensor,
+                     positive_int, shape_of)
 
 __all__ = [
     "masked_softmax",
     "attention_entropy",
+    "ScoredAttention",
     "AdditiveAttentionConfig",
     "AdditiveAttention",
     "LuongAttentionConfig",
@@ -150,6 +154,80 @@ def _check_query_keys(module: nn.Module, query, keys, values, mask, query_dim, k
     return query, values, mask, squeeze
 
 
+def _check_score_input(query, keys, query_dim: Optional[int], keys_dim: Optional[int]) -> None:
+    """Checks of the ``score`` methods: ``query (B, Dq)`` or ``(B, T, Dq)``, projected ``keys (B, S, A)``."""
+    check_tensor(query, "query", ranks=(2, 3))
+    check_tensor(keys, "keys", ranks=(3,))
+    if keys.shape[0] != query.shape[0]:
+        raise ValueError(f"batch sizes differ: query {shape_of(query)}, keys {shape_of(keys)}")
+    if query_dim is not None and query.shape[-1] != query_dim:
+        raise ValueError(f"query of shape {shape_of(query)} must have last dimension query_dim={query_dim}")
+    if keys_dim is not None and keys.shape[-1] != keys_dim:
+        raise ValueError(
+            f"keys of shape {shape_of(keys)} must have last dimension {keys_dim}: "
+            f"pass the keys through project_keys first"
+        )
+
+
+def _query_plus_keys(q: Tensor, keys: Tensor) -> Tensor:
+    """The query side ``(B, A)`` or ``(B, T, A)`` plus the key side ``(B, S, A)`` of a tanh score,
+    for every query and key: ``(B, S, A)`` or ``(B, T, S, A)``."""
+    if q.dim() == 3:
+        keys = keys.unsqueeze(1)  # (B, S, A) -> (B, 1, S, A)
+    return q.unsqueeze(-2) + keys  # (B, [T,] 1, A) + (B, [1,] S, A) -> (B, [T,] S, A)
+
+
+class ScoredAttention(nn.Module):
+    """What ``AdditiveAttention`` and ``LuongAttention`` share: attention by a score function.
+
+    A subclass says how a query is compared with a key: ``project_keys(keys)``
+    computes the key side of the score (it does not depend on the query, so a
+    decoder that attends to the same keys at every word computes it once), and
+    ``score(query, projected_keys)`` gives one number per query and key.
+    ``forward`` then takes the softmax of the scores over the keys and the
+    weighted mean of the values. ``self.config`` has ``query_dim`` and
+    ``key_dim`` (``None`` where any size will do).
+    """
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """``(B, S, Dk) -> (B, S, A)``: the key side of the score."""
+        raise NotImplementedError
+
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
+        """``query (B, Dq)`` or ``(B, T, Dq)``, projected ``keys (B, S, A)`` -> scores ``(B, S)`` or ``(B, T, S)``."""
+        raise NotImplementedError
+
+    def forward(
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Optional[Tensor] = None,
+        mask: Optional[Tensor] = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Attend from each query to the keys.
+
+        Args:
+            query: ``(B, T, Dq)``, or ``(B, Dq)`` for a single query per example.
+            keys: ``(B, S, Dk)``.
+            values: ``(B, S, Dv)``; defaults to ``keys``.
+            mask: boolean, ``True`` = may attend; ``(B, S)`` or ``(B, T, S)``.
+
+        Returns:
+            ``(output, weights)``: ``(B, T, Dv)`` and ``(B, T, S)``, or
+            ``(B, Dv)`` and ``(B, S)`` for a 2-D query.
+        """
+        cfg = self.config
+        query, values, mask, squeeze = _check_query_keys(
+            self, query, keys, values, mask, cfg.query_dim, cfg.key_dim
+        )
+        scores = self.score(query, self.project_keys(keys))  # (B, T, S)
+        weights = masked_softmax(scores, mask)  # (B, T, S)
+        output = weights @ values  # (B, T, S) @ (B, S, Dv) -> (B, T, Dv)
+        if squeeze:
+            return output.squeeze(1), weights.squeeze(1)  # (B, Dv), (B, S)
+        return output, weights
+
+
 @dataclass
 class AdditiveAttentionConfig:
     query_dim: int  # Dq: size of the context / decoder state c (the "query")
@@ -157,7 +235,7 @@ class AdditiveAttentionConfig:
     hidden_dim: int  # size of m_i, the tanh layer between them
 
 
-class AdditiveAttention(nn.Module):
+class AdditiveAttention(ScoredAttention):
     """The attention model with a tanh score (Bahdanau et al., 2015).
 
     For a context ``c`` (the query) and inputs ``y_1..y_S`` (the keys)::
@@ -189,47 +267,37 @@ class AdditiveAttention(nn.Module):
             config = AdditiveAttentionConfig(query_dim, key_dim, hidden_dim)
         elif any(d is not None for d in dims):
             raise ValueError("give either config=... or the dimensions, not both")
-        for name in ("query_dim", "key_dim", "hidden_dim"):
-            value = getattr(config, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_ints(query_dim=config.query_dim, key_dim=config.key_dim, hidden_dim=config.hidden_dim)
         self.config = config
         self.W_c = nn.Linear(config.query_dim, config.hidden_dim, bias=False)
         self.W_y = nn.Linear(config.key_dim, config.hidden_dim, bias=True)  # W_y y + b
         self.w = nn.Linear(config.hidden_dim, 1, bias=False)
 
-    def forward(
-        self,
-        query: Tensor,
-        keys: Tensor,
-        values: Optional[Tensor] = None,
-        mask: Optional[Tensor] = None,
-    ) -> tuple[Tensor, Tensor]:
-        """Attend from each query to the keys.
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """The key side of the score, ``W_y y_i + b``: ``(B, S, Dk) -> (B, S, hidden)``.
 
-        Args:
-            query: ``(B, T, Dq)``, or ``(B, Dq)`` for a single query per example.
-            keys: ``(B, S, Dk)``.
-            values: ``(B, S, Dv)``; defaults to ``keys``.
-            mask: boolean, ``True`` = may attend; ``(B, S)`` or ``(B, T, S)``.
-
-        Returns:
-            ``(output, weights)``: ``(B, T, Dv)`` and ``(B, T, S)``, or
-            ``(B, Dv)`` and ``(B, S)`` for a 2-D query.
+        It does not depend on the query, so a decoder that attends to the same
+        keys at every output word computes it once and passes it to :meth:`score`.
         """
-        cfg = self.config
-        query, values, mask, squeeze = _check_query_keys(
-            self, query, keys, values, mask, cfg.query_dim, cfg.key_dim
-        )
-        c = self.W_c(query)  # (B, T, hidden)
-        y = self.W_y(keys)  # (B, S, hidden)
-        m = torch.tanh(c.unsqueeze(2) + y.unsqueeze(1))  # (B, T, 1, h) + (B, 1, S, h) -> (B, T, S, h)
-        scores = self.w(m).squeeze(-1)  # (B, T, S, 1) -> (B, T, S)
-        weights = masked_softmax(scores, mask)  # (B, T, S)
-        output = weights @ values  # (B, T, S) @ (B, S, Dv) -> (B, T, Dv)
-        if squeeze:
-            return output.squeeze(1), weights.squeeze(1)  # (B, Dv), (B, S)
-        return output, weights
+        return self.W_y(keys)
+
+    def tanh_layer(self, query: Tensor, keys: Tensor) -> Tensor:
+        """``m_i = tanh(W_c c + W_y y_i + b)``: how well each key fits each query, as a vector.
+
+        ``query (B, Dq)`` or ``(B, T, Dq)``; ``keys`` the output of
+        :meth:`project_keys`, ``(B, S, hidden)``. Returns ``(B, S, hidden)`` or
+        ``(B, T, S, hidden)``.
+        """
+        _check_score_input(query, keys, self.config.query_dim, self.config.hidden_dim)
+        return torch.tanh(_query_plus_keys(self.W_c(query), keys))  # (B, [T,] S, hidden)
+
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
+        """``score_i = w · m_i``, one number per query and key (before the softmax).
+
+        ``query (B, Dq)`` or ``(B, T, Dq)``; ``keys`` the output of
+        :meth:`project_keys`, ``(B, S, hidden)``. Returns ``(B, S)`` or ``(B, T, S)``.
+        """
+        return self.w(self.tanh_layer(query, keys)).squeeze(-1)  # (B, [T,] S, 1) -> (B, [T,] S)
 
 
 # ---------------------------------------------------------------------------
@@ -245,7 +313,7 @@ class LuongAttentionConfig:
     hidden_dim: int | None = None  # size of the tanh layer (concat only)
 
 
-class LuongAttention(nn.Module):
+class LuongAttention(ScoredAttention):
     """Luong et al. (2015) global attention with one of three scores.
 
     For a decoder state ``h`` (the query) and encoder states ``h̄_s`` (keys)::
@@ -280,12 +348,10 @@ class LuongAttention(nn.Module):
             )
         elif any(x is not None for x in (score, query_dim, key_dim, hidden_dim)):
             raise ValueError("give either config=... or the keyword arguments, not both")
-        if config.score not in LUONG_SCORES:
-            raise ValueError(f"score must be one of {LUONG_SCORES}, got {config.score!r}")
+        check_choice(config.score, "score", LUONG_SCORES)
         for name in ("query_dim", "key_dim", "hidden_dim"):
-            value = getattr(config, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            if getattr(config, name) is not None:
+                positive_int(getattr(config, name), name)
         if config.score == "dot":
             if config.query_dim is not None and config.key_dim is not None and config.query_dim != config.key_dim:
                 raise ValueError(
@@ -303,50 +369,45 @@ class LuongAttention(nn.Module):
             self.W_a = nn.Linear(config.query_dim + config.key_dim, config.hidden_dim, bias=False)
             self.v_a = nn.Linear(config.hidden_dim, 1, bias=False)
 
-    def forward(
-        self,
-        query: Tensor,
-        keys: Tensor,
-        values: Optional[Tensor] = None,
-        mask: Optional[Tensor] = None,
-    ) -> tuple[Tensor, Tensor]:
-        """Attend from each query to the keys.
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """The key side of the score: ``(B, S, Dk) -> (B, S, A)``.
 
-        Args:
-            query: ``(B, T, Dq)``, or ``(B, Dq)`` for a single query per example.
-            keys: ``(B, S, Dk)``.
-            values: ``(B, S, Dv)``; defaults to ``keys``.
-            mask: boolean, ``True`` = may attend; ``(B, S)`` or ``(B, T, S)``.
-
-        Returns:
-            ``(output, weights)``: ``(B, T, Dv)`` and ``(B, T, S)``, or
-            ``(B, Dv)`` and ``(B, S)`` for a 2-D query.
+        dot: the keys themselves (``A = Dk``); general: ``W_a h̄_s`` (``A = Dq``);
+        concat: the half of ``W_a [h; h̄_s]`` that multiplies ``h̄_s`` (``A`` =
+        ``hidden_dim``). It does not depend on the query, so a decoder that
+        attends to the same keys at every output word computes it once and
+        passes it to :meth:`score`.
         """
         cfg = self.config
-        query, values, mask, squeeze = _check_query_keys(
-            self, query, keys, values, mask, cfg.query_dim, cfg.key_dim
-        )
         if cfg.score == "dot":
-            if query.shape[-1] != keys.shape[-1]:
-                raise ValueError(
-                    f'score="dot" needs query and keys of the same size, got query '
-                    f'{shape_of(query)} and keys {shape_of(keys)}; use score="general"'
-                )
-            scores = query @ keys.transpose(1, 2)  # (B, T, D) @ (B, D, S) -> (B, T, S)
-        elif cfg.score == "general":
-            scores = query @ self.W_a(keys).transpose(1, 2)  # (B, T, Dq) @ (B, Dq, S) -> (B, T, S)
-        else:  # concat
-            B, T, _ = query.shape
-            S = keys.shape[1]
-            h = query.unsqueeze(2).expand(B, T, S, -1)  # (B, T, S, Dq)
-            h_bar = keys.unsqueeze(1).expand(B, T, S, -1)  # (B, T, S, Dk)
-            m = torch.tanh(self.W_a(torch.cat([h, h_bar], dim=-1)))  # (B, T, S, hidden)
-            scores = self.v_a(m).squeeze(-1)  # (B, T, S, 1) -> (B, T, S)
-        weights = masked_softmax(scores, mask)  # (B, T, S)
-        output = weights @ values  # (B, T, S) @ (B, S, Dv) -> (B, T, Dv)
-        if squeeze:
-            return output.squeeze(1), weights.squeeze(1)  # (B, Dv), (B, S)
-        return output, weights
+            return keys  # (B, S, Dk)
+        if cfg.score == "general":
+            return self.W_a(keys)  # (B, S, Dq)
+        # concat: W_a [h; h̄] = W_a[:, :Dq] h + W_a[:, Dq:] h̄ -- the h̄ half
+        return F.linear(keys, self.W_a.weight[:, cfg.query_dim:])  # (B, S, hidden)
+
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
+        """One score per query and key (before the softmax).
+
+        ``query (B, Dq)`` or ``(B, T, Dq)``; ``keys`` the output of
+        :meth:`project_keys`, ``(B, S, A)``. Returns ``(B, S)`` or ``(B, T, S)``.
+        """
+        cfg = self.config
+        if cfg.score == "concat":
+            _check_score_input(query, keys, cfg.query_dim, cfg.hidden_dim)
+            q = F.linear(query, self.W_a.weight[:, : cfg.query_dim])  # the h half of W_a [h; h̄]: (B, [T,] hidden)
+            m = torch.tanh(_query_plus_keys(q, keys))  # (B, [T,] S, hidden)
+            return self.v_a(m).squeeze(-1)  # (B, [T,] S, 1) -> (B, [T,] S)
+        # dot and general: hᵀ h̄_s, with h̄_s already multiplied by W_a for general
+        _check_score_input(query, keys, cfg.query_dim, cfg.query_dim)
+        if query.shape[-1] != keys.shape[-1]:
+            raise ValueError(
+                f'score="dot" needs query and keys of the same size, got query '
+                f'{shape_of(query)} and keys {shape_of(keys)}; use score="general"'
+            )
+        if query.dim() == 2:
+            return torch.bmm(keys, query.unsqueeze(-1)).squeeze(-1)  # (B, S, Dq) @ (B, Dq, 1) -> (B, S)
+        return query @ keys.transpose(1, 2)  # (B, T, Dq) @ (B, Dq, S) -> (B, T, S)
 
 
 # ---------------------------------------------------------------------------
@@ -387,6 +448,23 @@ def scaled_dot_product_attention(
         are those before dropout; each row sums to 1, or is all zeros where
         the mask allows no key.
     """
+    _check_qkv(q, k, v, mask, dropout_p)
+    if is_causal:  # query t may attend to keys 0..t only: the lower-left triangle
+        causal = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()  # (T, S)
+        mask = causal if mask is None else mask & causal
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])  # 1 / √Dh
+    # Scaling q before the product gives the same scores as scaling q kᵀ,
+    # but touches T×Dh numbers instead of T×S.
+    scores = (q * scale) @ k.transpose(-2, -1)  # (..., T, Dh) @ (..., Dh, S) -> (..., T, S)
+    weights = masked_softmax(scores, mask)  # (..., T, S): each row sums to 1, 0 where the mask is False
+    dropped = F.dropout(weights, p=dropout_p, training=training) if dropout_p > 0 else weights
+    output = dropped @ v  # (..., T, S) @ (..., S, Dv) -> (..., T, Dv): a weighted mean of the values
+    return output, weights
+
+
+def _check_qkv(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], dropout_p: float) -> None:
+    """The input checks of :func:`scaled_dot_product_attention`: a ``ValueError`` naming the shapes."""
     check_tensor(q, "q")
     check_tensor(k, "k")
     check_tensor(v, "v")
@@ -416,24 +494,33 @@ def scaled_dot_product_attention(
     T, S = q.shape[-2], k.shape[-2]
     if mask is not None:
         check_mask(mask, (*batch, T, S), expected=f"something broadcastable to (..., T, S) = {(*batch, T, S)}")
-    if is_causal:
-        causal = torch.ones(T, S, dtype=torch.bool, device=q.device).tril()  # (T, S)
-        mask = causal if mask is None else mask & causal
-
-    if scale is None:
-        scale = 1.0 / math.sqrt(q.shape[-1])
-    # Scaling q before the product gives the same scores as scaling q kᵀ,
-    # but touches T×Dh numbers instead of T×S.
-    scores = (q * scale) @ k.transpose(-2, -1)  # (..., T, Dh) @ (..., Dh, S) -> (..., T, S)
-    weights = masked_softmax(scores, mask)  # (..., T, S)
-    dropped = F.dropout(weights, p=dropout_p, training=training) if dropout_p > 0 else weights
-    output = dropped @ v  # (..., T, S) @ (..., S, Dv) -> (..., T, Dv)
-    return output, weights
 
 
 # ---------------------------------------------------------------------------
 # 5. multi-head attention
 # ---------------------------------------------------------------------------
+
+__all__ += ["split_heads", "merge_heads"]
+
+
+def split_heads(x: Tensor, num_heads: int) -> Tensor:
+    """``(B, T, D)`` -> ``(B, H, T, Dh)``: each position's D numbers cut into H heads of Dh = D / H.
+
+    Head h gets the numbers ``h * Dh .. (h + 1) * Dh - 1``; the heads then become a
+    batch dimension, so one matrix product attends with all of them at once.
+    """
+    check_tensor(x, "x", ranks=(3,))
+    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads <= 0:
+        raise ValueError(f"num_heads must be a positive integer, got {num_heads!r}")
+    if x.shape[-1] % num_heads:
+        raise ValueError(f"x of shape {shape_of(x)}: its last dimension D is not divisible by num_heads={num_heads}")
+    return rearrange(x, "b t (h d) -> b h t d", h=num_heads)  # (B, T, H·Dh) -> (B, H, T, Dh)
+
+
+def merge_heads(x: Tensor) -> Tensor:
+    """``(B, H, T, Dh)`` -> ``(B, T, D)``: the heads' outputs side by side again (undoes :func:`split_heads`)."""
+    check_tensor(x, "x", ranks=(4,))
+    return rearrange(x, "b h t d -> b t (h d)")  # (B, H, T, Dh) -> (B, T, H·Dh)
 
 
 class MultiHeadAttention(nn.Module):
@@ -564,14 +651,34 @@ class MultiHeadAttention(nn.Module):
             ``(output, weights)``: ``(B, T, D)`` and ``(B, T, S)`` or
             ``(B, H, T, S)``. The weights are those before dropout.
         """
-        key = query if key is None else key
+        key = query if key is None else key  # self-attention: the sequence attends to itself
         value = key if value is None else value
+        mask = self._check_inputs(query, key, value, key_padding_mask, attn_mask)  # None or broadcasts to (B, H, T, S)
+        q = split_heads(self.q_proj(query), self.num_heads)  # (B, T, D) -> (B, H, T, Dh)
+        k = split_heads(self.k_proj(key), self.num_heads)  # (B, S, D) -> (B, H, S, Dh)
+        v = split_heads(self.v_proj(value), self.num_heads)  # (B, S, D) -> (B, H, S, Dh)
+        out, weights = scaled_dot_product_attention(
+            q, k, v, mask, is_causal=is_causal, dropout_p=self.dropout, training=self.training
+        )  # every head at once: (B, H, T, Dh), (B, H, T, S)
+        out = self.out_proj(merge_heads(out))  # (B, H, T, Dh) -> (B, T, D) -> (B, T, D)
+        if average_weights:
+            weights = weights.mean(dim=1)  # (B, H, T, S) -> (B, T, S)
+        return out, weights
+
+    def _check_inputs(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Optional[Tensor],
+        attn_mask: Optional[Tensor],
+    ) -> Optional[Tensor]:
+        """Check the inputs of :meth:`forward` (``ValueError`` naming the shapes) and combine
+        its masks into one boolean mask that broadcasts to ``(B, H, T, S)`` (None if there is none)."""
         check_tensor(query, "query", ranks=(3,))
         check_tensor(key, "key", ranks=(3,))
         check_tensor(value, "value", ranks=(3,))
-        B, T, D = query.shape
-        S = key.shape[1]
-        H, Dh = self.num_heads, self.head_dim
+        B, T, S, H = query.shape[0], query.shape[1], key.shape[1], self.num_heads
         if key.shape[0] != B or value.shape[0] != B:
             raise ValueError(
                 f"batch sizes differ: query {shape_of(query)}, key {shape_of(key)}, value {shape_of(value)}"
@@ -607,15 +714,4 @@ class MultiHeadAttention(nn.Module):
             if attn_mask.dim() == 3:
                 attn_mask = rearrange(attn_mask, "b t s -> b 1 t s")  # (B, 1, T, S)
             mask = attn_mask if mask is None else mask & attn_mask  # broadcasts to (B, H, T, S)
-
-        q = rearrange(self.q_proj(query), "b t (h d) -> b h t d", h=H)  # (B, T, D) -> (B, H, T, Dh)
-        k = rearrange(self.k_proj(key), "b s (h d) -> b h s d", h=H)  # (B, S, D) -> (B, H, S, Dh)
-        v = rearrange(self.v_proj(value), "b s (h d) -> b h s d", h=H)  # (B, S, D) -> (B, H, S, Dh)
-        out, weights = scaled_dot_product_attention(
-            q, k, v, mask, is_causal=is_causal, dropout_p=self.dropout, training=self.training
-        )  # (B, H, T, Dh), (B, H, T, S)
-        out = rearrange(out, "b h t d -> b t (h d)")  # (B, H, T, Dh) -> (B, T, D)
-        out = self.out_proj(out)  # (B, T, D)
-        if average_weights:
-            weights = weights.mean(dim=1)  # (B, H, T, S) -> (B, T, S)
-        return out, weights
+        return mask

@@ -2,14 +2,10 @@
 
 The file reads top to bottom:
 
-1. ``attention_playground`` -- the attention model on a few points in the
-   plane: inputs ``y_i``, a context ``c``, ``m_i = tanh(W_c c + W_y y_i)``,
-   ``s = softmax(w·m / τ)``, ``z = Σ s_i y_i`` -- and its dot-product variant;
-   ``reinforce_estimates`` -- the sampled gradient that trains hard attention;
-2. ``CaptionerConfig`` -- the hyperparameters;
-3. ``CNNEncoder`` -- a small CNN that turns an image into a grid of region
+1. ``CaptionerConfig`` -- the hyperparameters;
+2. ``CNNEncoder`` -- a small CNN that turns an image into a grid of region
    vectors ``y_1..y_N`` (e.g. 4 × 4 = 16 regions);
-4. ``CaptionDecoder`` -- an LSTM that writes the caption word by word; at
+3. ``CaptionDecoder`` -- an LSTM that writes the caption word by word; at
    every word it *attends* over the regions. Three ways to do that:
 
    * ``MeanPoolDecoder`` -- no attention: always the mean of the regions,
@@ -19,12 +15,17 @@ The file reads top to bottom:
    * ``HardAttentionDecoder`` -- hard attention: *one* region, sampled from
      ``s`` while training; trained with REINFORCE;
 
-5. ``Captioner`` -- encoder + decoder: teacher-forced ``forward`` and
+4. ``Captioner`` -- encoder + decoder: teacher-forced ``forward`` and
    ``greedy_decode``, both returning the attention map of every word;
-6. ``train_captioner`` -- a seeded training loop (tqdm progress bar);
-7. ``evaluate_captioner`` -- caption exact match and token accuracy by number
+5. ``caption_batch``, ``caption_loss`` and ``train_captioner`` -- batches,
+   the loss (cross-entropy, plus REINFORCE for hard attention) and training
+   with the package's one loop, ``attnbook.train.run_training``;
+6. ``evaluate_captioner`` -- caption exact match and token accuracy by number
    of objects, and *attention correctness*: the share of a word's attention
    that lands on the object the word names.
+
+The attention model itself on points in the plane (soft against hard,
+REINFORCE) is in ``attnbook.playground``.
 
 Shape letters: ``B`` batch, ``T`` caption length (words + ``<eos>``), ``N``
 image regions (``gh × gw``), ``D`` region vector size, ``H`` LSTM size,
@@ -32,8 +33,6 @@ image regions (``gh × gw``), ``D`` region vector size, ``H`` LSTM size,
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -45,16 +44,13 @@ from torch import Tensor, nn
 
 from . import resolve_seed
 from .attention import AdditiveAttention
+from .checks import check_choice, check_positive_ints, check_tgt, positive_int
 from .data.scenes import SceneData, Scenes
 from .data.vocab import Vocab, pad_sequences
 from .decoding import DecodeOutput, Step, greedy_decode
-from .train import TrainResult, progress_bar
+from .train import TrainConfig, TrainResult, encoded_once, run_training
 
 __all__ = [
-    "PLAYGROUND_POINTS",
-    "attention_playground",
-    "fit_additive_to_dot",
-    "reinforce_estimates",
     "CaptionerConfig",
     "CNNEncoder",
     "CaptionDecoder",
@@ -81,156 +77,7 @@ ATTENTION_KINDS = ("none", "soft", "hard")
 
 
 # ---------------------------------------------------------------------------
-# 1. The attention model in two dimensions
-# ---------------------------------------------------------------------------
-
-#: six inputs y_i in the plane for the playground: (angle in degrees, length)
-_POLAR = ((10, 1.0), (70, 0.7), (130, 1.2), (200, 0.9), (250, 1.1), (315, 0.6))
-PLAYGROUND_POINTS: Tensor = torch.tensor(
-    [[r * math.cos(math.radians(a)), r * math.sin(math.radians(a))] for a, r in _POLAR]
-)  # (6, 2)
-
-
-def _direction(angle_deg: float, length: float = 1.0) -> Tensor:
-    a = math.radians(float(angle_deg))
-    return torch.tensor([length * math.cos(a), length * math.sin(a)])  # (2,)
-
-
-def attention_playground(
-    points: Tensor,
-    context: Tensor,
-    *,
-    temperature: float = 1.0,
-    attention: Optional[AdditiveAttention] = None,
-) -> Dict[str, Tensor]:
-    """Every quantity of the attention model for one context ``c`` and inputs ``y_i``.
-
-    Args:
-        points: the inputs ``y_1..y_n``, ``(n, Dk)``.
-        context: ``c``, ``(Dq,)``.
-        temperature: ``τ``; the scores are divided by it before the softmax.
-        attention: an ``AdditiveAttention`` (the tanh model); ``None`` uses the
-            dot-product variant ``score_i = c · y_i`` (needs ``Dq == Dk``).
-
-    Returns a dict of tensors: ``m`` ``(n, hidden)`` (the tanh layer; ``None``
-    for the dot product), ``scores`` ``(n,)``, ``s`` ``(n,)`` (soft attention,
-    sums to 1), ``z`` ``(Dk,)`` (``Σ s_i y_i``), ``hard`` ``(n,)`` (one-hot
-    arg-max: hard attention's most likely choice) and ``z_hard`` ``(Dk,)``.
-    """
-    if not isinstance(points, Tensor) or points.dim() != 2:
-        raise ValueError(f"points must be an (n, D) tensor, got shape {tuple(getattr(points, 'shape', ()))}")
-    if not isinstance(context, Tensor) or context.dim() != 1:
-        raise ValueError(f"context must be a (D,) tensor, got shape {tuple(getattr(context, 'shape', ()))}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
-    points, context = points.float(), context.float()
-    with torch.no_grad():
-        if attention is None:
-            if context.shape[0] != points.shape[1]:
-                raise ValueError(
-                    f"the dot product needs c and y_i of the same size, got context {tuple(context.shape)} "
-                    f"and points {tuple(points.shape)}"
-                )
-            m = None
-            scores = points @ context  # (n, D) @ (D,) -> (n,)
-        else:
-            cfg = attention.config
-            if context.shape[0] != cfg.query_dim or points.shape[1] != cfg.key_dim:
-                raise ValueError(
-                    f"attention expects context ({cfg.query_dim},) and points (n, {cfg.key_dim}), got "
-                    f"{tuple(context.shape)} and {tuple(points.shape)}"
-                )
-            m = torch.tanh(attention.W_c(context)[None, :] + attention.W_y(points))  # (n, hidden)
-            scores = attention.w(m).squeeze(-1)  # (n,)
-        s = torch.softmax(scores / temperature, dim=0)  # (n,)
-        z = s @ points  # (n,) @ (n, D) -> (D,)
-        hard = F.one_hot(scores.argmax(), points.shape[0]).float()  # (n,)
-    return {"m": m, "scores": scores, "s": s, "z": z, "hard": hard, "z_hard": hard @ points}
-
-
-def fit_additive_to_dot(
-    *, hidden_dim: int = 8, steps: int = 400, n_points: int = 6, lr: float = 0.03, seed: Optional[int] = None
-) -> Tuple[AdditiveAttention, float]:
-    """Train a 2-D ``AdditiveAttention`` (the tanh model) to imitate the dot-product score.
-
-    On random sets of ``n_points`` points and random contexts (lengths up to
-    1.5), minimise the KL divergence from ``softmax(c · y)`` to the tanh model's
-    weights. Returns ``(attention, agreement)``: the trained module and the
-    share of fresh random sets where both pick the same arg-max.
-    """
-    g = torch.Generator().manual_seed(resolve_seed(seed))
-    with torch.random.fork_rng():
-        torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=g)))
-        attn = AdditiveAttention(query_dim=2, key_dim=2, hidden_dim=hidden_dim)
-    opt = torch.optim.Adam(attn.parameters(), lr=lr)
-
-    def sample(n_sets: int) -> Tuple[Tensor, Tensor]:
-        y = (torch.rand(n_sets, n_points, 2, generator=g) * 2 - 1) * 1.2  # (B, n, 2)
-        c = (torch.rand(n_sets, 2, generator=g) * 2 - 1) * 1.5  # (B, 2)
-        return c, y
-
-    for _ in range(steps):
-        c, y = sample(128)
-        target = torch.softmax(torch.einsum("bd,bnd->bn", c, y), dim=-1)  # (B, n)
-        _, s = attn(c, y)  # (B, n)
-        loss = F.kl_div(s.clamp_min(1e-9).log(), target, reduction="batchmean")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        c, y = sample(2000)
-        _, s = attn(c, y)
-        agreement = float((s.argmax(-1) == torch.einsum("bd,bnd->bn", c, y).argmax(-1)).float().mean())
-    attn.eval()
-    return attn, agreement
-
-
-def reinforce_estimates(
-    scores: Tensor,
-    rewards: Tensor,
-    *,
-    n_samples: int = 1000,
-    baseline: Optional[float] = None,
-    generator: Optional[torch.Generator] = None,
-) -> Tuple[Tensor, Tensor]:
-    """Hard attention's gradient, estimated by sampling (REINFORCE) and computed exactly.
-
-    Hard attention picks input ``a`` with probability ``s_a = softmax(scores)_a``
-    and then earns a reward ``r_a``. The gradient of the expected reward
-    ``E[r] = Σ_a s_a r_a`` with respect to the scores is
-    ``s ⊙ (r - E[r])`` (exact, needs every ``r_a``). REINFORCE estimates it
-    from one sample ``a`` at a time, without knowing the other rewards::
-
-        (r_a - b) · ∇ log s_a = (r_a - b) · (onehot(a) - s)
-
-    Any baseline ``b`` keeps the estimate unbiased; a good one (close to
-    ``E[r]``) makes it far less noisy.
-
-    Args:
-        scores: ``(n,)`` attention scores; ``rewards``: ``(n,)`` the reward of each choice.
-        n_samples: how many samples (one estimate each).
-        baseline: ``b``; ``None`` means 0 (no baseline).
-
-    Returns ``(estimates (n_samples, n), exact (n,))``.
-    """
-    if not isinstance(scores, Tensor) or scores.dim() != 1:
-        raise ValueError(f"scores must be a (n,) tensor, got shape {tuple(getattr(scores, 'shape', ()))}")
-    if not isinstance(rewards, Tensor) or rewards.shape != scores.shape:
-        raise ValueError(f"rewards must have the shape of scores {tuple(scores.shape)}, "
-                         f"got {tuple(getattr(rewards, 'shape', ()))}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    s = torch.softmax(scores.float(), dim=0)  # (n,)
-    r = rewards.float()
-    exact = s * (r - (s * r).sum())  # (n,)
-    a = torch.multinomial(s, n_samples, replacement=True, generator=generator)  # (n_samples,)
-    b = 0.0 if baseline is None else float(baseline)
-    grad_log_s = F.one_hot(a, s.shape[0]).float() - s  # (n_samples, n): ∇_scores log s_a
-    return (r[a] - b)[:, None] * grad_log_s, exact
-
-
-# ---------------------------------------------------------------------------
-# 2. Configuration
+# 1. Configuration
 # ---------------------------------------------------------------------------
 
 
@@ -253,14 +100,10 @@ class CaptionerConfig:
     eos_id: int = 2  # id of <eos>
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "image_size", "emb_dim", "hidden_size", "attn_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.attention not in ATTENTION_KINDS:
-            raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
-        if self.hard_eval not in ("argmax", "sample"):
-            raise ValueError(f"hard_eval must be 'argmax' or 'sample', got {self.hard_eval!r}")
+        check_positive_ints(vocab_size=self.vocab_size, image_size=self.image_size, emb_dim=self.emb_dim,
+                            hidden_size=self.hidden_size, attn_dim=self.attn_dim)
+        check_choice(self.attention, "attention", ATTENTION_KINDS)
+        check_choice(self.hard_eval, "hard_eval", ("argmax", "sample"))
         self.channels = tuple(self.channels)
         if not self.channels or any(isinstance(c, bool) or not isinstance(c, int) or c <= 0 for c in self.channels):
             raise ValueError(f"channels must be a non-empty tuple of positive integers, got {self.channels!r}")
@@ -290,7 +133,7 @@ class CaptionerConfig:
 
 
 # ---------------------------------------------------------------------------
-# 3. Encoder: image -> grid of region vectors
+# 2. Encoder: image -> grid of region vectors
 # ---------------------------------------------------------------------------
 
 
@@ -342,17 +185,8 @@ class CNNEncoder(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# 4. Decoders: an LSTM that attends over the regions at every word
+# 3. Decoders: an LSTM that attends over the regions at every word
 # ---------------------------------------------------------------------------
-
-
-class StepOutput(NamedTuple):
-    """One decoder step."""
-
-    logits: Tensor  # (B, V) scores of the next word
-    state: Tuple[Tensor, Tensor]  # the LSTM's (h, c), each (B, H)
-    weights: Tensor  # (B, N) attention over the regions (uniform without attention)
-    picked: Optional[Tensor]  # (B,) the region hard attention used; None otherwise
 
 
 class CaptionDecoder(nn.Module):
@@ -389,14 +223,19 @@ class CaptionDecoder(nn.Module):
         """``h (B, H)``, ``regions (B, N, D)`` -> ``(z (B, D), weights (B, N), picked (B,) or None)``."""
         raise NotImplementedError
 
-    def step(self, y_prev: Tensor, state: Tuple[Tensor, Tensor], regions: Tensor) -> StepOutput:
-        """One word: ``y_prev (B,)`` ids of the previous word (``<bos>`` first)."""
+    def step(self, y_prev: Tensor, state: Tuple[Tensor, Tensor], regions: Tensor) -> Step:
+        """One word: ``y_prev (B,)`` ids of the previous word (``<bos>`` first).
+
+        Returns the next word's ``logits (B, V)``, the attention ``weights (B, N)``
+        (uniform without attention), the new state ``(h, c)`` and ``picked (B,)``,
+        the region hard attention used (None otherwise).
+        """
         h, c = state
         z, weights, picked = self.attend(h, regions)  # (B, D), (B, N), (B,) or None
         x = torch.cat([self.embed(y_prev), z], dim=-1)  # (B, E + D)
         h, c = self.lstm(x, (h, c))  # (B, H) each
         logits = self.out(torch.cat([h, z], dim=-1))  # (B, V)
-        return StepOutput(logits, (h, c), weights, picked)
+        return Step(logits, weights, (h, c), picked)
 
 
 class MeanPoolDecoder(CaptionDecoder):
@@ -445,7 +284,7 @@ _DECODERS = {"none": MeanPoolDecoder, "soft": SoftAttentionDecoder, "hard": Hard
 
 
 # ---------------------------------------------------------------------------
-# 5. The whole captioner
+# 4. The whole captioner
 # ---------------------------------------------------------------------------
 
 
@@ -455,16 +294,6 @@ class CaptionOutput(NamedTuple):
     logits: Tensor  # (B, T, V)
     weights: Tensor  # (B, T, N) attention of every word over the regions; rows sum to 1
     picked: Optional[Tensor]  # (B, T) regions hard attention used; None otherwise
-
-
-def _check_tokens(tokens: Tensor, batch_size: int, name: str = "tokens_in") -> None:
-    if not isinstance(tokens, Tensor) or tokens.dim() != 2:
-        raise ValueError(f"{name} must be a (B, T) tensor of word ids, got shape {tuple(getattr(tokens, 'shape', ()))}")
-    if tokens.shape[0] != batch_size:
-        raise ValueError(f"{name} {tuple(tokens.shape)} and images have different batch sizes "
-                         f"({tokens.shape[0]} vs {batch_size})")
-    if tokens.dtype not in (torch.long, torch.int32, torch.int64):
-        raise ValueError(f"{name} must hold integer word ids, got dtype {tokens.dtype}")
 
 
 class Captioner(nn.Module):
@@ -489,7 +318,7 @@ class Captioner(nn.Module):
 
     def forward(self, images: Tensor, tokens_in: Tensor) -> CaptionOutput:
         regions = self.encoder(images)  # (B, N, D)
-        _check_tokens(tokens_in, images.shape[0])
+        check_tgt(tokens_in, images.shape[0], name="tokens_in", other="images")
         state = self.decoder.init_state(regions)
         logits, weights, picked = [], [], []
         for t in range(tokens_in.shape[1]):
@@ -512,16 +341,14 @@ class Captioner(nn.Module):
         words. Runs in eval mode (restored afterwards); hard attention then
         looks where ``config.hard_eval`` says (the arg-max by default).
         """
-        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-            raise ValueError(f"max_len must be a positive integer, got {max_len!r}")
+        positive_int(max_len, "max_len")
         was_training = self.training
         self.eval()
         try:
             regions = self.encoder(images)  # (B, N, D)
 
             def step(y: Tensor, state: Any) -> Step:
-                out = self.decoder.step(y, state, regions)  # logits (B, V), weights (B, N)
-                return Step(out.logits, out.weights, out.state, out.picked)
+                return self.decoder.step(y, state, regions)  # logits (B, V), weights (B, N)
 
             return greedy_decode(step, self.decoder.init_state(regions), batch_size=regions.shape[0],
                                  max_len=max_len, bos_id=self.bos_id, eos_id=self.eos_id, pad_id=self.pad_id,
@@ -531,7 +358,7 @@ class Captioner(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# 6. Batches and training
+# 5. Batches and training
 # ---------------------------------------------------------------------------
 
 
@@ -559,39 +386,23 @@ def caption_batch(scenes: Scenes, vocab: Vocab, idx: Any = None, *, grid: Option
 
 
 @dataclass
-class CaptionTrainConfig:
-    """Budget and optimiser settings of ``train_captioner``."""
+class CaptionTrainConfig(TrainConfig):
+    """Settings of ``train_captioner``: a ``TrainConfig`` with the captioner's defaults
+    (a cosine from 6e-3 down to a tenth of it), plus hard attention's REINFORCE settings."""
 
-    steps: int = 1000  # optimizer steps: the (deterministic) budget
-    batch_size: int = 64  # scenes per step, drawn at random from data.train
     lr: float = 6e-3  # Adam learning rate at the start
-    lr_final: float = 0.1  # the rate falls along a cosine to lr × lr_final at the last step (1 = constant)
-    grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
+    lr_schedule: str = "cosine"  # the rate falls along a cosine ...
+    lr_final: float = 0.1  # ... to lr × lr_final at the last step (1 = constant)
     reinforce_weight: float = 3.0  # hard attention: weight of the REINFORCE term (3 learned faster than 1 here)
     entropy_weight: float = 0.01  # hard attention: bonus for spread-out weights s (keeps exploring)
     baseline_decay: float = 0.9  # hard attention: the baseline is a moving average of the reward, per word position
     reward: str = "word"  # hard attention: "word" (log p of the word it looked for) or "caption" (of the whole caption)
-    seed: Optional[int] = None  # seed of the batch order and of hard attention's samples; None = ATTNBOOK_SEED
-    progress: bool = True  # show a tqdm progress bar
-    desc: str = "training"  # label of the progress bar
-    log_every: int = 20  # refresh the loss shown on the bar every n steps
-    callback_every: int = 0  # call callback(step, model) every n steps (0 = never), e.g. to save snapshots
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "log_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.callback_every < 0:
-            raise ValueError(f"callback_every must be >= 0, got {self.callback_every}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if not 0.0 <= self.lr_final <= 1.0:
-            raise ValueError(f"lr_final must be in [0, 1], got {self.lr_final}")
+        super().__post_init__()
         if not 0.0 <= self.baseline_decay < 1.0:
             raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
-        if self.reward not in ("word", "caption"):
-            raise ValueError(f"reward must be 'word' or 'caption', got {self.reward!r}")
+        check_choice(self.reward, "reward", ("word", "caption"))
 
 
 def caption_loss(
@@ -655,20 +466,6 @@ class _EncodedScenes:
                             self.regions[idx, :T])
 
 
-_ENCODED_CACHE: List[Tuple[Tuple[Scenes, Vocab, int], _EncodedScenes]] = []  # the last two encoded training sets
-
-
-def _encoded(scenes: Scenes, vocab: Vocab, grid: int) -> _EncodedScenes:
-    """``scenes`` encoded once, reused by later calls (three models train on one data set)."""
-    for (sc, vo, gr), enc in _ENCODED_CACHE:
-        if sc is scenes and vo is vocab and gr == grid and len(enc) == len(scenes):
-            return enc
-    enc = _EncodedScenes(scenes, vocab, grid)
-    _ENCODED_CACHE.insert(0, ((scenes, vocab, grid), enc))
-    del _ENCODED_CACHE[2:]
-    return enc
-
-
 def train_captioner(
     model: Captioner,
     data: SceneData,
@@ -678,11 +475,14 @@ def train_captioner(
 ) -> TrainResult:
     """Train ``model`` on ``data.train`` with Adam and teacher forcing (plus REINFORCE for hard attention).
 
-    The batch order and hard attention's samples come from ``config.seed``
-    (``None`` = ``ATTNBOOK_SEED``); the initial weights from whatever seeded
-    them (call ``attnbook.seed_everything()`` before building the model). With
+    The loop is the package's one, ``attnbook.train.run_training``; each step
+    draws ``config.batch_size`` random training scenes. The batch order and hard
+    attention's samples come from ``config.seed`` (``None`` = ``ATTNBOOK_SEED``);
+    the initial weights from whatever seeded them (call
+    ``attnbook.seed_everything()`` before building the model). With
     ``config.callback_every = n``, ``callback(step, model)`` runs after every
     n-th step and after the last (its time is not counted as training time).
+    ``TrainResult.losses`` holds the cross-entropy of every step.
     """
     config = config or CaptionTrainConfig()
     if not isinstance(model, Captioner):
@@ -690,67 +490,37 @@ def train_captioner(
     if data.config.image_size != model.config.image_size:
         raise ValueError(f"the scenes are {data.config.image_size} px but the model expects "
                          f"{model.config.image_size} px (CaptionerConfig.image_size)")
-    seed = resolve_seed(config.seed)
-    generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
-    encoded = _encoded(data.train, data.vocab, model.config.grid)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    encoded = encoded_once(_EncodedScenes, data.train, data.vocab, model.config.grid)
+    baseline: Optional[Tensor] = None  # hard attention: moving average of the reward, per word position
 
-    def factor(step: int) -> float:  # cosine from 1 to lr_final over the budget
-        return config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+    def batch_loss(generator: torch.Generator) -> Tuple[Tensor, Tensor]:
+        nonlocal baseline
+        idx = torch.randint(len(encoded), (config.batch_size,), generator=generator)  # (B,)
+        batch = CaptionBatch(*(t.to(device) for t in encoded.batch(idx)))
+        loss, parts = caption_loss(model, batch, config, baseline)
+        if "reward" in parts:  # the next step's baseline
+            r = parts["reward"].cpu()  # (T,)
+            if baseline is None or baseline.shape[0] < r.shape[0]:
+                grown = r.clone()
+                if baseline is not None:
+                    grown[: baseline.shape[0]] = baseline
+                baseline = grown
+            d = config.baseline_decay
+            baseline[: r.shape[0]] = d * baseline[: r.shape[0]] + (1 - d) * r
+        return loss, parts["nll"]  # minimise the loss, record the cross-entropy
 
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    model.train()
-    losses: List[float] = []
-    baseline: Optional[Tensor] = None
-    callback_seconds = 0.0
-    start = time.perf_counter()
-    bar = progress_bar(config.steps, config.desc, config.progress)
-    try:
+    def callback_aside(step: int, m: nn.Module) -> None:  # its random numbers are not hard attention's
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed + 1)  # hard attention's samples: reproducible, independent of the caller's stream
-            for step in range(1, config.steps + 1):
-                idx = torch.randint(len(encoded), (config.batch_size,), generator=generator)  # (B,)
-                batch = CaptionBatch(*(t.to(device) for t in encoded.batch(idx)))
-                loss, parts = caption_loss(model, batch, config, baseline)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                schedule.step()
-                if "reward" in parts:  # moving average of the reward, one per word position
-                    r = parts["reward"].cpu()
-                    if baseline is None or baseline.shape[0] < r.shape[0]:
-                        grown = r.clone()
-                        if baseline is not None:
-                            grown[: baseline.shape[0]] = baseline
-                        baseline = grown
-                    d = config.baseline_decay
-                    baseline[: r.shape[0]] = d * baseline[: r.shape[0]] + (1 - d) * r
-                losses.append(float(parts["nll"]))
-                bar.update(1)
-                if step % config.log_every == 0:
-                    bar.set_postfix(loss=f"{sum(losses[-config.log_every:]) / config.log_every:.3f}", refresh=False)
-                if callback is not None and config.callback_every and (
-                    step % config.callback_every == 0 or step == config.steps
-                ):
-                    t0 = time.perf_counter()
-                    with torch.random.fork_rng(devices=[]):
-                        callback(step, model)
-                    model.train()
-                    callback_seconds += time.perf_counter() - t0
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - start - callback_seconds
-    model.eval()
-    return TrainResult(steps=len(losses), seconds=seconds,
-                       steps_per_second=len(losses) / seconds if seconds > 0 else math.inf,
-                       stopped_by="steps", losses=losses)
+            callback(step, m)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(resolve_seed(config.seed) + 1)  # hard attention's samples: reproducible, apart from the caller's
+        return run_training(model, config, batch_loss, callback=None if callback is None else callback_aside)
 
 
 # ---------------------------------------------------------------------------
-# 7. Evaluation
+# 6. Evaluation
 # ---------------------------------------------------------------------------
 
 

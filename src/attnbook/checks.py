@@ -142,3 +142,53 @@ def check_tgt(tgt_in: Any, batch_size: int, name: str = "tgt_in", other: str = "
         )
     if tgt_in.dtype not in INTEGER_DTYPES:
         raise ValueError(f"{name} must hold integer token ids, got dtype {tgt_in.dtype}")
+
+
+__all__ += ["check_images", "check_patch_size", "check_layer_weights"]
+
+
+def check_images(images: Any, name: str = "images", *, channels: int | None = None,
+                 size: Sequence[int] | None = None) -> None:
+    """``images`` is a floating-point ``(B, C, H, W)`` batch, with ``channels`` channels and
+    ``size = (H, W)`` pixels when they are given."""
+    if not isinstance(images, Tensor) or images.dim() != 4:
+        raise ValueError(f"{name} must be a (B, C, H, W) tensor, got shape {shape_of(images)}")
+    if not images.is_floating_point():
+        raise ValueError(f"{name} must be floating point, got dtype {images.dtype}")
+    if channels is not None and images.shape[1] != channels:
+        raise ValueError(f"{name} of shape {shape_of(images)} must have {channels} channel(s) (dimension 1)")
+    if size is not None and tuple(images.shape[2:]) != tuple(size):
+        raise ValueError(f"{name} of shape {shape_of(images)} must be {size[0]}×{size[1]} pixels")
+
+
+def check_patch_size(patch_size: Any, height: int, width: int) -> int:
+    """``patch_size`` itself, once checked to be a positive integer that divides a ``height × width`` image."""
+    p = positive_int(patch_size, "patch_size")
+    if height % p or width % p:
+        raise ValueError(f"image size {height}×{width} is not divisible by patch_size={p}")
+    return p
+
+
+def check_layer_weights(weights: Any, name: str = "weights") -> None:
+    """``weights`` stacks every layer's self-attention weights: ``(L, B, H, T, T)``."""
+    if not isinstance(weights, Tensor) or weights.dim() != 5 or weights.shape[-1] != weights.shape[-2]:
+        raise ValueError(f"{name} must be (L, B, H, T, T) self-attention weights, got shape {shape_of(weights)}")
+
+
+__all__ += ["check_choice", "check_tokens"]
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> None:
+    """``value`` is one of ``choices`` (a setting that names a variant: a score, a style, a pooling)."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def check_tokens(tokens: Any, name: str = "tokens") -> None:
+    """``tokens`` is a sequence of tokens, not a string (whose characters would pass for tokens)."""
+    if isinstance(tokens, str):
+        raise ValueError(
+            f"{name} must be a sequence of tokens, not a string ({tokens[:30]!r}); "
+            "split it first, e.g. s.split() or list(s)"
+        )

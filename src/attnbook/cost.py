@@ -47,6 +47,7 @@ from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from .attention import MultiHeadAttention, scaled_dot_product_attention
+from .checks import check_choice
 
 __all__ = [
     "LAYER_KINDS",
@@ -118,11 +119,6 @@ def forward_backward_step(fn: Callable[[], Tensor], grad: Tensor, tensors: Seque
     return step
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in LAYER_KINDS:
-        raise ValueError(f"kind must be one of {LAYER_KINDS}, got {kind!r}")
-
-
 def _check_positive(**values: int) -> None:
     for name, v in values.items():
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
@@ -154,7 +150,7 @@ class _Recurrent(nn.Module):
 def make_layer(kind: str, d: int, *, heads: int = 1, seed: int = 0) -> nn.Module:
     """A ``"rnn"`` (tanh, ``nn.RNN``) or ``"attention"`` (``MultiHeadAttention``) layer
     mapping ``(B, n, d)`` to ``(B, n, d)``, with seeded weights."""
-    _check_kind(kind)
+    check_choice(kind, "kind", LAYER_KINDS)
     _check_positive(d=d, heads=heads)
     torch.manual_seed(seed)
     return _Recurrent(d) if kind == "rnn" else _SelfAttention(d, heads)
@@ -329,7 +325,7 @@ def analytic_cost(kind: str, n: int, d: int) -> Dict[str, int]:
     * ``max_path_length`` — layers of computation between the first input and
       the last output: ``n`` through the recurrence, 1 through attention.
     """
-    _check_kind(kind)
+    check_choice(kind, "kind", LAYER_KINDS)
     _check_positive(n=n, d=d)
     if kind == "rnn":
         return {"multiply_adds": 2 * n * d * d, "sequential_steps": n, "max_path_length": n}

@@ -42,6 +42,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import masked_softmax
+from .checks import check_choice, check_positive_ints
 from .data.reviews import NO_OPINION, Review, ReviewBatch, ReviewData, verdict_of
 from .train import TrainConfig, TrainResult, run_training
 
@@ -79,11 +80,9 @@ class HANConfig:
     pad_id: int = 0
 
     def __post_init__(self) -> None:
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
-        for name in ("vocab_size", "emb_dim", "word_hidden", "sentence_hidden", "attention_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_choice(self.pooling, "pooling", POOLINGS)
+        check_positive_ints(vocab_size=self.vocab_size, emb_dim=self.emb_dim, word_hidden=self.word_hidden,
+                            sentence_hidden=self.sentence_hidden, attention_dim=self.attention_dim)
         if self.n_classes < 2:
             raise ValueError(f"n_classes must be at least 2, got {self.n_classes}")
 
@@ -97,8 +96,7 @@ class Pooling(nn.Module):
 
     def __init__(self, dim: int, attention_dim: int, kind: str = "attention") -> None:
         super().__init__()
-        if kind not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {kind!r}")
+        check_choice(kind, "pooling", POOLINGS)
         self.kind = kind
         if kind == "attention":
             self.proj = nn.Linear(dim, attention_dim)  # u_i = tanh(W h_i + b)

@@ -22,6 +22,8 @@ from typing import Callable, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
+from .checks import check_choice
+
 __all__ = [
     "rnn_cell_step",
     "RNNCell",
@@ -55,11 +57,6 @@ def rnn_cell_step(
     return _ACTIVATIONS[nonlinearity](pre)
 
 
-def _check_nonlinearity(nonlinearity: str) -> None:
-    if nonlinearity not in _ACTIVATIONS:
-        raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-
-
 def _init_uniform(module: nn.Module, hidden_size: int) -> None:
     # torch.nn.RNN's initialisation: U(-1/sqrt(H), 1/sqrt(H)) for every parameter
     bound = 1.0 / math.sqrt(hidden_size)
@@ -75,7 +72,7 @@ class RNNCell(nn.Module):
 
     def __init__(self, *, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh") -> None:
         super().__init__()
-        _check_nonlinearity(nonlinearity)
+        check_choice(nonlinearity, "nonlinearity", _ACTIVATIONS)
         self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
         self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))  # W_ih (H, I)
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))  # W_hh (H, H)
@@ -110,7 +107,7 @@ class RNN(nn.Module):
 
     def __init__(self, *, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh") -> None:
         super().__init__()
-        _check_nonlinearity(nonlinearity)
+        check_choice(nonlinearity, "nonlinearity", _ACTIVATIONS)
         self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
         self.weight_ih_l0 = nn.Parameter(torch.empty(hidden_size, input_size))  # W_ih (H, I)
         self.weight_hh_l0 = nn.Parameter(torch.empty(hidden_size, hidden_size))  # W_hh (H, H)
@@ -269,9 +266,8 @@ def gated_rnn_gradient_norms(
     gradient still fades; a positive value, which training can learn, opens
     a nearly additive path through time.
     """
-    cls = {"gru": nn.GRU, "lstm": nn.LSTM}.get(kind)
-    if cls is None:
-        raise ValueError(f"kind must be 'gru' or 'lstm', got {kind!r}")
+    check_choice(kind, "kind", ("gru", "lstm"))
+    cls = {"gru": nn.GRU, "lstm": nn.LSTM}[kind]
     g = torch.Generator().manual_seed(seed)
     module = cls(input_size, hidden_size, batch_first=True).double()
     with torch.no_grad():

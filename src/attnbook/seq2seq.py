@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .attention import AdditiveAttention, LuongAttention, masked_softmax
-from .checks import check_positive_ints, check_src, check_tgt
+from .attention import AdditiveAttention, LuongAttention, ScoredAttention, masked_softmax
+from .checks import check_choice, check_positive_ints, check_probability, check_src, check_tgt, positive_int
 from .decoding import DecodeOutput, Step, greedy_decode
 
 __all__ = [
@@ -81,8 +80,7 @@ class Seq2SeqConfig:
     def __post_init__(self) -> None:
         check_positive_ints(**{name: getattr(self, name)
                                 for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size")})
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_probability(self.dropout, "dropout")
 
     @classmethod
     def for_vocabs(cls, src_vocab: Any, tgt_vocab: Any, **overrides: Any) -> "Seq2SeqConfig":
@@ -249,7 +247,7 @@ class AttentionState(NamedTuple):
 
     hidden: Tensor  # (B, Hd) the GRU state (s_{t-1} in Bahdanau's notation, h_{t-1} in Luong's)
     feed: Tensor  # (B, Hd) Luong: the attentional state h~_{t-1} fed to the next step; Bahdanau: unused (zeros)
-    keys: Tensor  # (B, S, A) the part of the score that depends only on the annotations, computed once
+    keys: Tensor  # (B, S, A) the key side of the score, attention.project_keys(annotations): computed once
 
 
 class AttentionDecoder(BaseDecoder):
@@ -276,11 +274,12 @@ class AttentionDecoder(BaseDecoder):
     (``dot`` needs ``Hd == enc_dim``). The first state is
     ``tanh(W_init · enc.final)``.
 
-    The attention module's key-side projection does not depend on the output
-    step, so ``init_state`` computes it once per sentence (``state.keys``) and
-    ``step`` only adds the query side -- the same weights as calling the module
-    (``tests/test_attention_decoder.py`` checks it), without redoing
-    ``S`` projections at every word.
+    The key side of the attention's score does not depend on the output step,
+    so ``init_state`` computes it once per sentence
+    (``attention.project_keys``, kept in ``state.keys``) and ``step`` only
+    adds the query side (``attention.score``) -- the same weights as calling
+    the module (``tests/test_attention_decoder.py`` checks it), without
+    redoing ``S`` projections at every word.
 
     ``step`` returns the attention weights ``(B, S)``; teacher-forced
     ``forward`` returns them stacked ``(B, T, S)`` and ``Seq2Seq.greedy_decode``
@@ -301,10 +300,8 @@ class AttentionDecoder(BaseDecoder):
         pad_id: int = 0,
     ) -> None:
         super().__init__()
-        if score not in ATTENTION_SCORES:
-            raise ValueError(f"score must be one of {ATTENTION_SCORES}, got {score!r}")
-        if style not in DECODER_STYLES:
-            raise ValueError(f"style must be one of {DECODER_STYLES}, got {style!r}")
+        check_choice(score, "score", ATTENTION_SCORES)
+        check_choice(style, "style", DECODER_STYLES)
         hidden_size = enc_dim if hidden_size is None else hidden_size
         attention_dim = hidden_size if attention_dim is None else attention_dim
         check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size,
@@ -320,7 +317,7 @@ class AttentionDecoder(BaseDecoder):
         self.dropout = nn.Dropout(dropout)
         self.init = nn.Linear(enc_dim, hidden_size)  # s_0 = tanh(W_init · enc.final)
         if score == "additive":
-            self.attention: nn.Module = AdditiveAttention(
+            self.attention: ScoredAttention = AdditiveAttention(
                 query_dim=hidden_size, key_dim=enc_dim, hidden_dim=attention_dim
             )
         else:
@@ -338,33 +335,14 @@ class AttentionDecoder(BaseDecoder):
 
     # -- the attention, with its key side computed once per sentence --------
 
-    def project_keys(self, annotations: Tensor) -> Tensor:
-        """The key side of the score, ``(B, S, De) -> (B, S, A)``: it does not change from word to word."""
-        a = self.attention
-        if self.score == "additive":
-            return a.W_y(annotations)  # W_y h_j + b: (B, S, A)
-        if self.score == "dot":
-            return annotations  # (B, S, De)
-        if self.score == "general":
-            return a.W_a(annotations)  # W_a h_j: (B, S, Hd)
-        # concat: W_a [q; h_j] = W_a[:, :Hd] q + W_a[:, Hd:] h_j -- keep the h_j half
-        return F.linear(annotations, a.W_a.weight[:, self.hidden_size:])  # (B, S, A)
-
     def attend(self, query: Tensor, keys: Tensor, enc: EncoderOutput) -> Tuple[Tensor, Tensor]:
         """One query per sentence: ``query (B, Hd)`` -> ``(context (B, De), weights (B, S))``.
 
-        ``keys`` is ``project_keys(enc.annotations)``. Equal to
+        ``keys`` is ``self.attention.project_keys(enc.annotations)``, computed
+        once per sentence by ``init_state``. Equal to
         ``self.attention(query, enc.annotations, mask=enc.mask)``.
         """
-        a = self.attention
-        if self.score == "additive":
-            m = torch.tanh(a.W_c(query)[:, None, :] + keys)  # (B, 1, A) + (B, S, A) -> (B, S, A)
-            scores = a.w(m).squeeze(-1)  # (B, S)
-        elif self.score in ("dot", "general"):
-            scores = torch.bmm(keys, query[:, :, None]).squeeze(-1)  # (B, S, Hd) @ (B, Hd, 1) -> (B, S)
-        else:  # concat
-            q = F.linear(query, a.W_a.weight[:, : self.hidden_size])  # (B, A)
-            scores = a.v_a(torch.tanh(q[:, None, :] + keys)).squeeze(-1)  # (B, S, A) -> (B, S)
+        scores = self.attention.score(query, keys)  # (B, S)
         weights = masked_softmax(scores, enc.mask)  # (B, S), each row sums to 1
         context = torch.bmm(weights[:, None, :], enc.annotations).squeeze(1)  # (B, 1, S) @ (B, S, De) -> (B, De)
         return context, weights
@@ -373,7 +351,7 @@ class AttentionDecoder(BaseDecoder):
 
     def init_state(self, enc: EncoderOutput) -> AttentionState:
         hidden = torch.tanh(self.init(enc.final))  # (B, Hd)
-        return AttentionState(hidden, torch.zeros_like(hidden), self.project_keys(enc.annotations))
+        return AttentionState(hidden, torch.zeros_like(hidden), self.attention.project_keys(enc.annotations))
 
     def step(self, y_prev: Tensor, state: AttentionState, enc: EncoderOutput) -> Tuple[Tensor, AttentionState, Tensor]:
         emb = self.dropout(self.embed(y_prev))  # (B, E)
@@ -605,14 +583,11 @@ class AttentionSeq2SeqConfig(Seq2SeqConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.score not in ATTENTION_SCORES:
-            raise ValueError(f"score must be one of {ATTENTION_SCORES}, got {self.score!r}")
-        if self.style not in DECODER_STYLES:
-            raise ValueError(f"style must be one of {DECODER_STYLES}, got {self.style!r}")
+        check_choice(self.score, "score", ATTENTION_SCORES)
+        check_choice(self.style, "style", DECODER_STYLES)
         for name in ("decoder_hidden_size", "attention_dim"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+            if getattr(self, name) is not None:  # None: the default size
+                positive_int(getattr(self, name), name)
         if self.fixed_context:
             raise ValueError(
                 "fixed_context=True builds the decoder without attention (FixedContextDecoder); "

@@ -1,10 +1,13 @@
-"""One seeded training loop for the translation models, and their evaluation.
+"""The one training loop every trainer shares, the translation models' trainer, and their evaluation.
 
-``train_seq2seq`` draws random mini-batches from ``data.train`` with its own
-seeded generator, minimises the cross-entropy of the next target word
-(teacher forcing) with Adam, and shows a tqdm progress bar. The budget is a
-number of optimizer steps (deterministic: the same seed gives the same model);
-``max_seconds`` can cap the wall-clock time as well.
+``run_training`` is the loop: Adam, a learning-rate schedule, gradient
+clipping, a tqdm progress bar, a budget of optimizer steps (deterministic: the
+same seed gives the same model; ``max_seconds`` can cap the wall-clock time as
+well) and callbacks. Each trainer only says how to draw a batch and compute its
+loss: ``train_seq2seq`` here (random mini-batches of ``data.train``, the
+cross-entropy of the next target word with teacher forcing), and the
+captioner's, the classifiers' and the Transformers' in their own modules.
+``encoded_once`` keeps a training set encoded into tensors across trainings.
 
 ``evaluate`` translates held-out examples greedily and reports exact match and
 token accuracy, overall and by source-length bucket, as plain dicts and lists;
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +26,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from . import resolve_seed
+from .checks import check_choice, positive_int
 from .data.reorder import LENGTH_BUCKETS
 from .data.vocab import Example, ParallelData, Vocab, pad_sequences
 
@@ -30,6 +34,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "progress_bar",
+    "encoded_once",
     "run_training",
     "train_seq2seq",
     "seq2seq_loss",
@@ -53,14 +58,15 @@ LR_SCHEDULES = ("constant", "cosine")
 
 @dataclass
 class TrainConfig:
-    """Budget and optimiser settings of ``train_seq2seq``."""
+    """Budget and optimiser settings of ``run_training`` (and so of every trainer)."""
 
     steps: int = 1000  # optimizer steps: the (deterministic) budget
     max_seconds: Optional[float] = None  # optional wall-clock cap; training stops at whichever comes first
-    batch_size: int = 64  # sentences per step, drawn at random from data.train
-    length_grouping: int = 8  # draw this many batches at once, group them by source length (1 = off): faster
+    batch_size: int = 64  # examples per step, drawn at random from data.train
+    length_grouping: int = 8  # translation: draw this many batches at once, group them by source length (1 = off)
     lr: float = 3e-3  # Adam learning rate
-    lr_schedule: str = "constant"  # "constant", or "cosine": decay from lr to 0 over the steps (a steadier end)
+    lr_schedule: str = "constant"  # "constant", or "cosine": decay from lr to lr × lr_final over the steps
+    lr_final: float = 0.0  # cosine: where the rate ends, as a fraction of lr (0 = decays to 0, 1 = constant)
     grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
     seed: Optional[int] = None  # seed of the batch order; None = ATTNBOOK_SEED (default 0)
     progress: bool = True  # show a tqdm progress bar
@@ -69,33 +75,36 @@ class TrainConfig:
     callback_every: int = 0  # call callback(step, model) every n steps (0 = never), e.g. to save snapshots
 
     def __post_init__(self) -> None:
-        if self.steps < 1:
-            raise ValueError(f"steps must be positive, got {self.steps}")
+        for name in ("steps", "batch_size", "length_grouping", "log_every"):
+            positive_int(getattr(self, name), name)
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise ValueError(f"max_seconds must be positive or None, got {self.max_seconds}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
-        if self.length_grouping < 1:
-            raise ValueError(f"length_grouping must be >= 1, got {self.length_grouping}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
+        if not 0.0 <= self.lr_final <= 1.0:
+            raise ValueError(f"lr_final must be in [0, 1], got {self.lr_final}")
+        if self.callback_every < 0:
+            raise ValueError(f"callback_every must be >= 0, got {self.callback_every}")
 
     def lr_at(self, step: int) -> float:
-        """The learning rate of optimizer step ``step`` (1-based)."""
+        """The learning rate of optimizer step ``step`` (1-based): for "cosine", ``lr`` at
+        step 1, falling along half a cosine towards ``lr × lr_final``."""
         if self.lr_schedule == "cosine":
-            return self.lr * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / self.steps))
+            cosine = 0.5 * (1.0 + math.cos(math.pi * (step - 1) / self.steps))  # 1 at step 1, -> 0
+            return self.lr * (self.lr_final + (1 - self.lr_final) * cosine)
         return self.lr
 
 
 @dataclass
 class TrainResult:
-    """What happened during ``train_seq2seq``."""
+    """What happened during ``run_training``."""
 
     steps: int  # optimizer steps taken
     seconds: float  # wall-clock time of the loop, callbacks excluded
     steps_per_second: float  # steps / seconds
     stopped_by: str  # "steps" or "time"
-    losses: List[float] = field(default_factory=list)  # training loss at every step
+    losses: List[float] = field(default_factory=list)  # training loss at every step (what batch_loss logged)
 
 
 class _EncodedSet:
@@ -136,19 +145,36 @@ class _EncodedSet:
         return self.src[idx, :S], src_lengths, self.tgt_in[idx, :T], self.tgt_out[idx, :T]
 
 
-_ENCODED_CACHE: List[Tuple[Tuple[object, ...], _EncodedSet]] = []  # the last two encoded training sets
+Encoded = TypeVar("Encoded")
+#: encode -> its last two results: [(sources, their fingerprint, result)]
+_ENCODED: Dict[Callable[..., Any], List[Tuple[Tuple[Any, ...], Tuple[Any, ...], Any]]] = {}
 
 
-def _encoded_train_set(data: ParallelData) -> _EncodedSet:
-    """``data.train`` encoded once, reused by later calls (a sweep trains many models on one data set)."""
-    key = (data.train, data.src_vocab, data.tgt_vocab, len(data.train))
-    for k, enc in _ENCODED_CACHE:
-        if all(a is b for a, b in zip(k[:3], key[:3])) and k[3] == key[3]:
-            return enc
-    enc = _EncodedSet(data.train, data.src_vocab, data.tgt_vocab)
-    _ENCODED_CACHE.insert(0, (key, enc))
-    del _ENCODED_CACHE[2:]
-    return enc
+def _fingerprint(x: Any) -> Tuple[Any, ...]:
+    """What ``encoded_once`` compares: numbers and strings by value, anything else by identity and length."""
+    if isinstance(x, (int, float, str)):
+        return type(x), x
+    return id(x), len(x) if hasattr(x, "__len__") else None
+
+
+def encoded_once(encode: Callable[..., Encoded], *sources: Any) -> Encoded:
+    """``encode(*sources)``, computed once and reused while the same sources come back.
+
+    A trainer encodes its training set into tensors before the first step; a
+    chapter that trains several models on one data set pays for that once. The
+    sources are compared by identity (numbers and strings by value); one whose
+    length has changed since is encoded again. The last two results of each
+    ``encode`` are kept.
+    """
+    key = tuple(_fingerprint(x) for x in sources)
+    cache = _ENCODED.setdefault(encode, [])
+    for _, k, result in cache:
+        if k == key:
+            return result
+    result = encode(*sources)
+    cache.insert(0, (sources, key, result))  # holding the sources keeps their ids from being reused
+    del cache[2:]
+    return result
 
 
 def seq2seq_loss(model: nn.Module, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, tgt_out: Tensor) -> Tensor:
@@ -168,7 +194,7 @@ def progress_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
 def run_training(
     model: nn.Module,
     config: TrainConfig,
-    batch_loss: Callable[[torch.Generator], Tensor],
+    batch_loss: Callable[[torch.Generator], Union[Tensor, Tuple[Tensor, Tensor]]],
     *,
     callback: Optional[Callable[[int, nn.Module], None]] = None,
 ) -> TrainResult:
@@ -176,9 +202,12 @@ def run_training(
     gradient clipping, a tqdm bar, the step and time budget, and callbacks.
 
     ``batch_loss(generator)`` draws one batch with the seeded ``generator``
-    (``config.seed``, None = ``ATTNBOOK_SEED``) and returns its loss. With
-    ``config.callback_every = n`` the ``callback(step, model)`` runs after every
-    n-th step (and after the last one); its time is not counted as training time.
+    (``config.seed``, None = ``ATTNBOOK_SEED``) and returns its loss -- or a pair
+    ``(loss, logged)`` when the number to record in ``TrainResult.losses`` is
+    not the loss minimised (e.g. only the cross-entropy part of a loss with
+    extra terms). With ``config.callback_every = n`` the ``callback(step, model)``
+    runs after every n-th step (and after the last one); its time is not
+    counted as training time.
     """
     generator = torch.Generator().manual_seed(resolve_seed(config.seed))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -194,12 +223,13 @@ def run_training(
                 for group in optimizer.param_groups:
                     group["lr"] = config.lr_at(step)
             loss = batch_loss(generator)
+            loss, logged = loss if isinstance(loss, tuple) else (loss, loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
-            losses.append(loss.item())
+            losses.append(logged.item())
             bar.update(1)
             if step % config.log_every == 0:
                 bar.set_postfix(loss=f"{sum(losses[-config.log_every:]) / config.log_every:.3f}", refresh=False)
@@ -245,7 +275,7 @@ def train_seq2seq(
     """
     config = config or TrainConfig()
     device = next(model.parameters()).device
-    encoded = _encoded_train_set(data)
+    encoded = encoded_once(_EncodedSet, data.train, data.src_vocab, data.tgt_vocab)
     batches = None
 
     def batch_loss(generator: torch.Generator) -> Tensor:
@@ -306,6 +336,22 @@ def _metrics(preds: Sequence[Sequence[str]], refs: Sequence[Sequence[str]]) -> D
     }
 
 
+def _buckets(
+    predictions: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    source_lengths: Sequence[int],
+    buckets: Sequence[Tuple[int, int]],
+) -> List[Tuple[int, int, List[int]]]:
+    """``(lo, hi, indices of the sentences whose source length is in lo..hi)`` per bucket,
+    once the three lists are checked to line up."""
+    if not (len(predictions) == len(references) == len(source_lengths)):
+        raise ValueError(
+            f"predictions, references and source_lengths must have the same length, got "
+            f"{len(predictions)}, {len(references)}, {len(source_lengths)}"
+        )
+    return [(lo, hi, [i for i, n in enumerate(source_lengths) if lo <= n <= hi]) for lo, hi in buckets]
+
+
 def score_translations(
     predictions: Sequence[Sequence[str]],
     references: Sequence[Sequence[str]],
@@ -323,14 +369,8 @@ def score_translations(
     Returns ``{"overall": {...}, "by_bucket": [{"bucket": "4-10", "lo": 4,
     "hi": 10, "n": ..., "exact_match": ..., "token_accuracy": ...}, ...]}``.
     """
-    if not (len(predictions) == len(references) == len(source_lengths)):
-        raise ValueError(
-            f"predictions, references and source_lengths must have the same length, got "
-            f"{len(predictions)}, {len(references)}, {len(source_lengths)}"
-        )
     by_bucket = []
-    for lo, hi in buckets:
-        idx = [i for i, n in enumerate(source_lengths) if lo <= n <= hi]
+    for lo, hi, idx in _buckets(predictions, references, source_lengths, buckets):
         row = {"bucket": bucket_label(lo, hi), "lo": lo, "hi": hi}
         row.update(_metrics([predictions[i] for i in idx], [references[i] for i in idx]))
         by_bucket.append(row)
@@ -419,14 +459,8 @@ def bleu_by_bucket(
     Returns ``{"overall": bleu, "by_bucket": [{"bucket": "4-10", "lo": 4,
     "hi": 10, "n": ..., "bleu": ...}, ...]}``.
     """
-    if not (len(predictions) == len(references) == len(source_lengths)):
-        raise ValueError(
-            f"predictions, references and source_lengths must have the same length, got "
-            f"{len(predictions)}, {len(references)}, {len(source_lengths)}"
-        )
     rows = []
-    for lo, hi in buckets:
-        idx = [i for i, n in enumerate(source_lengths) if lo <= n <= hi]
+    for lo, hi, idx in _buckets(predictions, references, source_lengths, buckets):
         bleu = corpus_bleu([predictions[i] for i in idx], [references[i] for i in idx]) if idx else float("nan")
         rows.append({"bucket": bucket_label(lo, hi), "lo": lo, "hi": hi, "n": len(idx), "bleu": bleu})
     return {"overall": corpus_bleu(predictions, references), "by_bucket": rows}

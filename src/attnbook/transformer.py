@@ -55,6 +55,7 @@ __all__ = [
     "Seq2SeqTransformer",
     "TransformerClassifier",
     "MaskedLanguageModel",
+    "EncoderOnlyOutput",
     "mask_tokens",
     "count_parameters",
     "train_sequence_classifier",
@@ -95,10 +96,10 @@ def sinusoidal_positional_encoding(
         raise ValueError(f"d_model must be even (sin and cos pairs), got {d_model}")
     if not base > 1:
         raise ValueError(f"base must be > 1, got {base}")
-    position = torch.arange(length, dtype=torch.float64).unsqueeze(1)  # (N, 1)
+    position = torch.arange(length, dtype=torch.float64).unsqueeze(1)  # (length, 1)
     i2 = torch.arange(0, d_model, 2, dtype=torch.float64)  # (D/2,): the even dimensions 2i
-    angle = position / base ** (i2 / d_model)  # (N, 1) / (D/2,) -> (N, D/2)
-    pe = torch.zeros(length, d_model, dtype=torch.float64)
+    angle = position / base ** (i2 / d_model)  # (length, 1) / (D/2,) -> (length, D/2)
+    pe = torch.zeros(length, d_model, dtype=torch.float64)  # (length, D)
     pe[:, 0::2] = torch.sin(angle)  # even dimensions
     pe[:, 1::2] = torch.cos(angle)  # odd dimensions
     return pe.to(dtype=dtype, device=device)
@@ -193,67 +194,52 @@ def causal_mask(length: int, device: Optional[torch.device] = None) -> Tensor:
 # ---------------------------------------------------------------------------
 
 
-class _TransformerLayer(nn.Module):
-    """What the encoder and decoder layers share: the position-wise feed-forward
-    sub-layer ``linear2(dropout(activation(linear1(x))))``, one LayerNorm and one
-    dropout per sub-layer (``norm1``, ``dropout1``, ...), the attentions named in
-    ``_attentions``, and :meth:`from_torch`."""
+def _check_layer_arguments(d_model: int, nhead: int, dim_feedforward: int, dropout: float, activation: str) -> None:
+    """The constructor arguments of both layers (``d_model % nhead`` is checked by ``MultiHeadAttention``)."""
+    positive_int(d_model, "d_model")
+    positive_int(nhead, "nhead")
+    positive_int(dim_feedforward, "dim_feedforward")
+    check_probability(dropout)
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
 
-    _torch_class: type = nn.Module  # the torch layer with the same parameter names
-    _attentions: Tuple[str, ...] = ()  # MultiHeadAttention sub-modules, in torch's names
-    _n_norms = 0  # sub-layers, each with a LayerNorm and a dropout
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
-                 activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
-        super().__init__()
-        positive_int(d_model, "d_model")
-        positive_int(nhead, "nhead")
-        positive_int(dim_feedforward, "dim_feedforward")
-        check_probability(dropout)
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-        self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
-        self.activation_name = activation
-        self.activation = _ACTIVATIONS[activation]
-        self.linear1 = nn.Linear(d_model, dim_feedforward)  # position-wise feed-forward: D -> F
-        self.dropout = nn.Dropout(dropout)
-        self.linear2 = nn.Linear(dim_feedforward, d_model)  # F -> D
-        for k in range(1, self._n_norms + 1):
-            setattr(self, f"norm{k}", nn.LayerNorm(d_model, eps=layer_norm_eps))
-            setattr(self, f"dropout{k}", nn.Dropout(dropout))
-        for name in self._attentions:  # created last: the same random draws as before for a given seed
-            setattr(self, name, MultiHeadAttention(d_model, nhead, dropout=dropout))
+def _check_last_dim(x: Tensor, name: str, d_model: int) -> None:
+    """``x`` is a ``(B, L, D)`` tensor with ``D = d_model``."""
+    check_tensor(x, name, ranks=(3,))
+    if x.shape[-1] != d_model:
+        raise ValueError(f"{name} of shape {shape_of(x)} must have last dimension d_model={d_model}")
 
-    def _ff_block(self, x: Tensor) -> Tensor:
-        return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
-    @classmethod
-    def from_torch(cls, layer: nn.Module) -> "_TransformerLayer":
-        """A copy of the matching ``torch.nn`` layer (``batch_first=True``): same numbers, same outputs."""
-        if not isinstance(layer, cls._torch_class):
-            raise TypeError(f"expected torch.nn.{cls._torch_class.__name__}, got {type(layer).__name__}")
-        if not layer.self_attn.batch_first:
-            raise ValueError("only batch_first=True layers can be copied (attnbook is batch first)")
-        act = layer.activation
-        if act is F.relu or isinstance(act, nn.ReLU):
-            activation = "relu"
-        elif act is F.gelu or isinstance(act, nn.GELU):
-            activation = "gelu"
-        else:
-            raise ValueError(f"unsupported activation {act!r}: only relu and gelu")
-        new = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
-                  layer.dropout.p, activation=activation, norm_first=layer.norm_first,
-                  layer_norm_eps=layer.norm1.eps)
-        for name in cls._attentions:
-            setattr(new, name, MultiHeadAttention.from_torch(getattr(layer, name)))
-        with torch.no_grad():
-            for name in ["linear1", "linear2"] + [f"norm{k}" for k in range(1, cls._n_norms + 1)]:
-                for p_new, p_old in zip(getattr(new, name).parameters(), getattr(layer, name).parameters()):
+def _copy_torch_layer(cls: type, layer: nn.Module, torch_class: type) -> nn.Module:
+    """``cls.from_torch``: a new ``cls`` holding the numbers of ``layer``, a ``torch_class``
+    with the same sub-module names (the attentions are converted, the rest copied)."""
+    if not isinstance(layer, torch_class):
+        raise TypeError(f"expected torch.nn.{torch_class.__name__}, got {type(layer).__name__}")
+    if not layer.self_attn.batch_first:
+        raise ValueError("only batch_first=True layers can be copied (attnbook is batch first)")
+    act = layer.activation
+    if act is F.relu or isinstance(act, nn.ReLU):
+        activation = "relu"
+    elif act is F.gelu or isinstance(act, nn.GELU):
+        activation = "gelu"
+    else:
+        raise ValueError(f"unsupported activation {act!r}: only relu and gelu")
+    new = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
+              layer.dropout.p, activation=activation, norm_first=layer.norm_first,
+              layer_norm_eps=layer.norm1.eps)
+    with torch.no_grad():
+        for name, ours in list(new.named_children()):  # linear1, dropout, linear2, norm1, dropout1, ...
+            theirs = getattr(layer, name)
+            if isinstance(ours, MultiHeadAttention):  # torch packs q, k, v in one matrix; ours has three
+                setattr(new, name, MultiHeadAttention.from_torch(theirs))
+            else:
+                for p_new, p_old in zip(ours.parameters(), theirs.parameters()):
                     p_new.copy_(p_old)
-        return new.to(layer.linear1.weight.device)
+    return new.to(layer.linear1.weight.device)
 
 
-class TransformerEncoderLayer(_TransformerLayer):
+class TransformerEncoderLayer(nn.Module):
     """One encoder block of the Transformer::
 
         x -> self-attention -> dropout -> + x -> LayerNorm        (norm1)
@@ -262,13 +248,35 @@ class TransformerEncoderLayer(_TransformerLayer):
     (the paper's "post-norm"; ``norm_first=True`` normalises before each
     sub-layer instead, as most later models do). The residual ``+ x`` lets
     every layer add to its input instead of replacing it; the layer norm keeps
-    each position's vector at mean 0 and variance 1. ``from_torch`` copies a
-    ``torch.nn.TransformerEncoderLayer``.
+    each position's vector at mean 0 and variance 1. The feed-forward sub-layer
+    is ``linear2(dropout(activation(linear1(x))))``, the same small MLP at every
+    position.
+
+    The sub-modules have the names of ``torch.nn.TransformerEncoderLayer``, and
+    :meth:`from_torch` copies one.
     """
 
-    _torch_class = nn.TransformerEncoderLayer
-    _attentions = ("self_attn",)
-    _n_norms = 2
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
+                 activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
+        super().__init__()
+        _check_layer_arguments(d_model, nhead, dim_feedforward, dropout, activation)
+        self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
+        self.activation_name, self.activation = activation, _ACTIVATIONS[activation]
+        # The order of creation decides which random numbers each sub-module draws: keep it, so that a
+        # seed gives the initial weights that the book's results were measured with.
+        self.linear1 = nn.Linear(d_model, dim_feedforward)  # feed-forward: D -> F
+        self.dropout = nn.Dropout(dropout)  # inside the feed-forward
+        self.linear2 = nn.Linear(dim_feedforward, d_model)  # F -> D
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # sub-layer 1: self-attention
+        self.dropout1 = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # sub-layer 2: feed-forward
+        self.dropout2 = nn.Dropout(dropout)
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
+
+    @classmethod
+    def from_torch(cls, layer: nn.TransformerEncoderLayer) -> "TransformerEncoderLayer":
+        """A copy of a ``torch.nn.TransformerEncoderLayer`` (``batch_first=True``): same numbers, same outputs."""
+        return _copy_torch_layer(cls, layer, nn.TransformerEncoderLayer)
 
     def forward(self, x: Tensor, *, key_padding_mask: Optional[Tensor] = None, attn_mask: Optional[Tensor] = None,
                 is_causal: bool = False) -> Tuple[Tensor, Tensor]:
@@ -277,27 +285,27 @@ class TransformerEncoderLayer(_TransformerLayer):
         ``key_padding_mask``: boolean ``(B, T)``, True at real tokens.
         ``attn_mask``: boolean ``(T, T)``/``(B, T, T)``/``(B, H, T, T)``, True = may attend.
         """
-        check_tensor(x, "x", ranks=(3,))
-        if x.shape[-1] != self.d_model:
-            raise ValueError(f"x of shape {shape_of(x)} must have last dimension d_model={self.d_model}")
-
-        def sa(h: Tensor) -> Tuple[Tensor, Tensor]:
-            out, w = self.self_attn(h, key_padding_mask=key_padding_mask, attn_mask=attn_mask,
-                                    is_causal=is_causal, average_weights=False)
-            return self.dropout1(out), w
-
-        if self.norm_first:
-            a, w = sa(self.norm1(x))
-            x = x + a
-            x = x + self.dropout2(self._ff_block(self.norm2(x)))
-        else:
-            a, w = sa(x)
-            x = self.norm1(x + a)  # add & norm
-            x = self.norm2(x + self.dropout2(self._ff_block(x)))  # add & norm
+        _check_last_dim(x, "x", self.d_model)
+        if self.norm_first:  # pre-norm: x + sublayer(LayerNorm(x))
+            a, w = self._self_attention(self.norm1(x), key_padding_mask, attn_mask, is_causal)  # w: (B, H, T, T)
+            x = x + self.dropout1(a)  # (B, T, D)
+            x = x + self.dropout2(self._feed_forward(self.norm2(x)))  # (B, T, D)
+        else:  # post-norm, the paper's: LayerNorm(x + sublayer(x))
+            a, w = self._self_attention(x, key_padding_mask, attn_mask, is_causal)  # w: (B, H, T, T)
+            x = self.norm1(x + self.dropout1(a))  # (B, T, D)
+            x = self.norm2(x + self.dropout2(self._feed_forward(x)))  # (B, T, D)
         return x, w
 
+    def _self_attention(self, x: Tensor, key_padding_mask: Optional[Tensor], attn_mask: Optional[Tensor],
+                        is_causal: bool) -> Tuple[Tensor, Tensor]:
+        return self.self_attn(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask, is_causal=is_causal,
+                              average_weights=False)  # (B, T, D), (B, H, T, T)
 
-class TransformerDecoderLayer(_TransformerLayer):
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))  # (B, T, D) -> (B, T, F) -> (B, T, D)
+
+
+class TransformerDecoderLayer(nn.Module):
     """One decoder block::
 
         y -> masked (causal) self-attention -> + y -> LayerNorm   (norm1)
@@ -307,11 +315,36 @@ class TransformerDecoderLayer(_TransformerLayer):
     The causal mask lets output position t see outputs 0..t only (it must not
     peek at the words it is about to predict); cross-attention is where the
     decoder reads the source, the role Bahdanau's attention played in chapter 3.
+    ``norm_first=True`` normalises before each sub-layer instead (pre-norm).
+
+    The sub-modules have the names of ``torch.nn.TransformerDecoderLayer``
+    (``multihead_attn`` is the cross-attention), and :meth:`from_torch` copies one.
     """
 
-    _torch_class = nn.TransformerDecoderLayer
-    _attentions = ("self_attn", "multihead_attn")  # multihead_attn: the cross-attention
-    _n_norms = 3
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
+                 activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
+        super().__init__()
+        _check_layer_arguments(d_model, nhead, dim_feedforward, dropout, activation)
+        self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
+        self.activation_name, self.activation = activation, _ACTIVATIONS[activation]
+        # The order of creation decides which random numbers each sub-module draws: keep it, so that a
+        # seed gives the initial weights that the book's results were measured with.
+        self.linear1 = nn.Linear(d_model, dim_feedforward)  # feed-forward: D -> F
+        self.dropout = nn.Dropout(dropout)  # inside the feed-forward
+        self.linear2 = nn.Linear(dim_feedforward, d_model)  # F -> D
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # sub-layer 1: causal self-attention
+        self.dropout1 = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # sub-layer 2: cross-attention
+        self.dropout2 = nn.Dropout(dropout)
+        self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # sub-layer 3: feed-forward
+        self.dropout3 = nn.Dropout(dropout)
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
+        self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)  # the cross-attention
+
+    @classmethod
+    def from_torch(cls, layer: nn.TransformerDecoderLayer) -> "TransformerDecoderLayer":
+        """A copy of a ``torch.nn.TransformerDecoderLayer`` (``batch_first=True``): same numbers, same outputs."""
+        return _copy_torch_layer(cls, layer, nn.TransformerDecoderLayer)
 
     def forward(self, y: Tensor, memory: Tensor, *, tgt_key_padding_mask: Optional[Tensor] = None,
                 memory_key_padding_mask: Optional[Tensor] = None, tgt_mask: Optional[Tensor] = None,
@@ -322,38 +355,40 @@ class TransformerDecoderLayer(_TransformerLayer):
         ``causal`` (default True) masks the future; ``tgt_mask`` adds a mask of
         your own (True = may attend). Padding masks: True at real tokens.
         """
-        check_tensor(y, "y", ranks=(3,))
-        check_tensor(memory, "memory", ranks=(3,))
-        if y.shape[-1] != self.d_model or memory.shape[-1] != self.d_model:
-            raise ValueError(
-                f"y {shape_of(y)} and memory {shape_of(memory)} must both have last dimension d_model={self.d_model}"
-            )
+        self._check_inputs(y, memory)
+        if self.norm_first:  # pre-norm: y + sublayer(LayerNorm(y))
+            a, w_self = self._self_attention(self.norm1(y), tgt_key_padding_mask, tgt_mask, causal)  # (B, H, T, T)
+            y = y + self.dropout1(a)  # (B, T, D)
+            c, w_cross = self._cross_attention(self.norm2(y), memory, memory_key_padding_mask)  # (B, H, T, S)
+            y = y + self.dropout2(c)  # (B, T, D)
+            y = y + self.dropout3(self._feed_forward(self.norm3(y)))  # (B, T, D)
+        else:  # post-norm, the paper's: LayerNorm(y + sublayer(y))
+            a, w_self = self._self_attention(y, tgt_key_padding_mask, tgt_mask, causal)  # (B, H, T, T)
+            y = self.norm1(y + self.dropout1(a))  # (B, T, D)
+            c, w_cross = self._cross_attention(y, memory, memory_key_padding_mask)  # (B, H, T, S)
+            y = self.norm2(y + self.dropout2(c))  # (B, T, D)
+            y = self.norm3(y + self.dropout3(self._feed_forward(y)))  # (B, T, D)
+        return y, w_self, w_cross
+
+    def _check_inputs(self, y: Tensor, memory: Tensor) -> None:
+        _check_last_dim(y, "y", self.d_model)
+        _check_last_dim(memory, "memory", self.d_model)
         if memory.shape[0] != y.shape[0]:
             raise ValueError(f"y {shape_of(y)} and memory {shape_of(memory)} have different batch sizes")
 
-        def sa(h: Tensor) -> Tuple[Tensor, Tensor]:
-            out, w = self.self_attn(h, key_padding_mask=tgt_key_padding_mask, attn_mask=tgt_mask,
-                                    is_causal=causal, average_weights=False)
-            return self.dropout1(out), w
+    def _self_attention(self, y: Tensor, key_padding_mask: Optional[Tensor], attn_mask: Optional[Tensor],
+                        causal: bool) -> Tuple[Tensor, Tensor]:
+        return self.self_attn(y, key_padding_mask=key_padding_mask, attn_mask=attn_mask, is_causal=causal,
+                              average_weights=False)  # (B, T, D), (B, H, T, T)
 
-        def ca(h: Tensor) -> Tuple[Tensor, Tensor]:
-            out, w = self.multihead_attn(h, memory, memory, key_padding_mask=memory_key_padding_mask,
-                                         average_weights=False)
-            return self.dropout2(out), w
+    def _cross_attention(self, y: Tensor, memory: Tensor, memory_key_padding_mask: Optional[Tensor]
+                         ) -> Tuple[Tensor, Tensor]:
+        # queries from the decoder (B, T, D); keys and values from the encoder's output (B, S, D)
+        return self.multihead_attn(y, memory, memory, key_padding_mask=memory_key_padding_mask,
+                                   average_weights=False)  # (B, T, D), (B, H, T, S)
 
-        if self.norm_first:
-            a, w_self = sa(self.norm1(y))
-            y = y + a
-            c, w_cross = ca(self.norm2(y))
-            y = y + c
-            y = y + self.dropout3(self._ff_block(self.norm3(y)))
-        else:
-            a, w_self = sa(y)
-            y = self.norm1(y + a)
-            c, w_cross = ca(y)
-            y = self.norm2(y + c)
-            y = self.norm3(y + self.dropout3(self._ff_block(y)))
-        return y, w_self, w_cross
+    def _feed_forward(self, y: Tensor) -> Tensor:
+        return self.linear2(self.dropout(self.activation(self.linear1(y))))  # (B, T, D) -> (B, T, F) -> (B, T, D)
 
 
 class TransformerEncoder(nn.Module):
@@ -371,9 +406,10 @@ class TransformerEncoder(nn.Module):
 
     def forward(self, x: Tensor, *, key_padding_mask: Optional[Tensor] = None,
                 attn_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """``x (B, T, D)`` -> ``(output (B, T, D), weights (L, B, H, T, T))``; masks as in the layer."""
         weights = []
         for layer in self.layers:
-            x, w = layer(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask)
+            x, w = layer(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask)  # (B, T, D), (B, H, T, T)
             weights.append(w)
         if self.norm is not None:
             x = self.norm(x)
@@ -395,15 +431,17 @@ class TransformerDecoder(nn.Module):
 
     def forward(self, y: Tensor, memory: Tensor, *, tgt_key_padding_mask: Optional[Tensor] = None,
                 memory_key_padding_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
+        """``y (B, T, D)``, ``memory (B, S, D)`` -> ``(output (B, T, D), self weights (L, B, H, T, T),
+        cross weights (L, B, H, T, S))``; every layer is causal."""
         self_w, cross_w = [], []
         for layer in self.layers:
             y, ws, wc = layer(y, memory, tgt_key_padding_mask=tgt_key_padding_mask,
-                              memory_key_padding_mask=memory_key_padding_mask)
+                              memory_key_padding_mask=memory_key_padding_mask)  # (B, T, D), (B, H, T, T), (B, H, T, S)
             self_w.append(ws)
             cross_w.append(wc)
         if self.norm is not None:
             y = self.norm(y)
-        return y, torch.stack(self_w), torch.stack(cross_w)
+        return y, torch.stack(self_w), torch.stack(cross_w)  # (B, T, D), (L, B, H, T, T), (L, B, H, T, S)
 
 
 # ---------------------------------------------------------------------------
@@ -422,15 +460,15 @@ class TransformerConfig:
     num_layers: int = 2  # encoder layers
     num_decoder_layers: int = 2  # decoder layers (Seq2SeqTransformer only)
     dim_feedforward: int = 128  # F, the feed-forward layer's hidden size
-    dropout: float = 0.0
+    dropout: float = 0.0  # on the positions, the attention weights and every sub-layer's output
     max_len: int = 128  # longest sequence the positions cover
     positional: str = "sinusoidal"  # "sinusoidal", "learned" or "none"
     norm_first: bool = False  # the paper's post-norm by default
-    activation: str = "relu"
+    activation: str = "relu"  # of the feed-forward layer: "relu" (the paper's) or "gelu" (BERT's)
     num_classes: int = 2  # TransformerClassifier only
-    pad_id: int = 0
-    bos_id: int = 1
-    eos_id: int = 2
+    pad_id: int = 0  # padding token (embedded as zeros)
+    bos_id: int = 1  # start of sentence: the decoder's first input
+    eos_id: int = 2  # end of sentence: greedy decoding stops there
 
     def __post_init__(self) -> None:
         positive_int(self.vocab_size, "vocab_size")
@@ -546,7 +584,7 @@ class Seq2SeqTransformer(nn.Module):
             self.train(was_training)
 
 
-class EncoderOutput(NamedTuple):
+class EncoderOnlyOutput(NamedTuple):
     """What an encoder-only model returns."""
 
     logits: Tensor  # (B, C) for a classifier, (B, T, V) for the masked LM
@@ -555,6 +593,8 @@ class EncoderOutput(NamedTuple):
 
 
 class _EncoderOnly(nn.Module):
+    """What the classifier and the masked LM share: embeddings, positions and an encoder stack."""
+
     def __init__(self, config: TransformerConfig):
         super().__init__()
         self.config = config
@@ -569,8 +609,8 @@ class _EncoderOnly(nn.Module):
         if lengths is None:
             lengths = torch.full((B,), T, dtype=torch.long, device=ids.device)
         check_src(ids, lengths)
-        mask = lengths_to_mask(lengths, T)  # (B, T)
-        return self.encoder(self.positions(self.embed(ids)), key_padding_mask=mask)
+        mask = lengths_to_mask(lengths, T)  # (B, T): True at real tokens
+        return self.encoder(self.positions(self.embed(ids)), key_padding_mask=mask)  # (B, T, D), (L, B, H, T, T)
 
 
 class TransformerClassifier(_EncoderOnly):
@@ -578,7 +618,7 @@ class TransformerClassifier(_EncoderOnly):
 
     Put a ``[CLS]`` token first in every sequence (as BERT does): it has no
     meaning of its own, so its output vector can only be what it gathered by
-    attending to the others. ``model(ids, lengths)`` -> ``EncoderOutput`` with
+    attending to the others. ``model(ids, lengths)`` -> ``EncoderOnlyOutput`` with
     ``logits (B, num_classes)``.
     """
 
@@ -586,9 +626,9 @@ class TransformerClassifier(_EncoderOnly):
         super().__init__(config)
         self.head = nn.Linear(config.d_model, config.num_classes)
 
-    def forward(self, ids: Tensor, lengths: Optional[Tensor] = None) -> EncoderOutput:
+    def forward(self, ids: Tensor, lengths: Optional[Tensor] = None) -> EncoderOnlyOutput:
         hidden, weights = self._encode(ids, lengths)
-        return EncoderOutput(self.head(hidden[:, 0]), weights, hidden)  # (B, C)
+        return EncoderOnlyOutput(self.head(hidden[:, 0]), weights, hidden)  # (B, C)
 
 
 class MaskedLanguageModel(_EncoderOnly):
@@ -597,7 +637,7 @@ class MaskedLanguageModel(_EncoderOnly):
     some tokens were replaced by ``[MASK]`` (see :func:`mask_tokens`), it must
     fill them in from the context on both sides.
 
-    ``model(ids, lengths)`` -> ``EncoderOutput`` with ``logits (B, T, V)``.
+    ``model(ids, lengths)`` -> ``EncoderOnlyOutput`` with ``logits (B, T, V)``.
     """
 
     def __init__(self, config: TransformerConfig):
@@ -605,9 +645,9 @@ class MaskedLanguageModel(_EncoderOnly):
         D = config.d_model
         self.head = nn.Sequential(nn.Linear(D, D), nn.GELU(), nn.LayerNorm(D), nn.Linear(D, config.vocab_size))
 
-    def forward(self, ids: Tensor, lengths: Optional[Tensor] = None) -> EncoderOutput:
+    def forward(self, ids: Tensor, lengths: Optional[Tensor] = None) -> EncoderOnlyOutput:
         hidden, weights = self._encode(ids, lengths)
-        return EncoderOutput(self.head(hidden), weights, hidden)  # (B, T, V)
+        return EncoderOnlyOutput(self.head(hidden), weights, hidden)  # (B, T, V)
 
 
 #: BERT's masking rate: the share of the real tokens chosen for prediction (Devlin et al.).
@@ -640,26 +680,26 @@ def mask_tokens(
     if not 0 <= mask_id < vocab_size:
         raise ValueError(f"mask_id={mask_id} is outside the vocabulary 0..{vocab_size - 1}")
     device = ids.device
-    real = lengths_to_mask(lengths, ids.shape[1])
+    real = lengths_to_mask(lengths, ids.shape[1])  # (B, T): True where a token may be chosen
     for t in protected:
         real &= ids != t
     if not bool(real.any(dim=1).all()):
         raise ValueError("every sequence needs at least one token that may be masked")
     r = torch.rand(ids.shape, generator=generator).to(device)  # (B, T)
-    chosen = (r < p) & real
+    chosen = (r < p) & real  # (B, T): the positions the model must predict
     # at least one per sequence: where none was chosen, take the real token with the smallest r
-    none = ~chosen.any(dim=1)
+    none = ~chosen.any(dim=1)  # (B,)
     if bool(none.any()):
         first = torch.where(real, r, torch.full_like(r, 2.0)).argmin(dim=1)  # (B,)
         chosen[none, first[none]] = True
-    labels = torch.where(chosen, ids, torch.full_like(ids, -100))
-    action = torch.rand(ids.shape, generator=generator).to(device)
-    random_ids = torch.randint(vocab_size, ids.shape, generator=generator).to(device)
+    labels = torch.where(chosen, ids, torch.full_like(ids, -100))  # (B, T)
+    action = torch.rand(ids.shape, generator=generator).to(device)  # (B, T): which of the three happens
+    random_ids = torch.randint(vocab_size, ids.shape, generator=generator).to(device)  # (B, T)
     inputs = ids.clone()
     to_mask, to_random = MASK_SPLIT[0], MASK_SPLIT[0] + MASK_SPLIT[1]
     inputs = torch.where(chosen & (action < to_mask), torch.full_like(ids, mask_id), inputs)
     inputs = torch.where(chosen & (action >= to_mask) & (action < to_random), random_ids, inputs)
-    return inputs, labels
+    return inputs, labels  # (B, T), (B, T); the chosen tokens with action >= to_random stay as they were
 
 
 # ---------------------------------------------------------------------------
@@ -668,6 +708,7 @@ def mask_tokens(
 
 
 def _trim_batch(ids: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
+    """``ids (B, L)`` cut to the longest sentence of the batch (less padding to attend over)."""
     L = int(lengths.max())
     return ids[:, :L], lengths
 
@@ -702,7 +743,7 @@ def classify(model: nn.Module, ids: Tensor, lengths: Tensor, batch_size: int = 1
     for a in range(0, ids.shape[0], batch_size):
         x, ln = _trim_batch(ids[a:a + batch_size], lengths[a:a + batch_size])
         probs.append(model(x.to(device), ln.to(device)).logits.softmax(-1).cpu())
-    p = torch.cat(probs)
+    p = torch.cat(probs)  # (N, C)
     return p.argmax(-1), p
 
 
@@ -722,6 +763,7 @@ def train_masked_lm(model: "MaskedLanguageModel", data: Any, config: Optional[An
         x, ln = _trim_batch(ids[idx], lengths[idx])
         inputs, labels = mask_tokens(x, ln, mask_id=data.mask_id, vocab_size=V, p=p, generator=generator)
         logits = model(inputs.to(device), ln.to(device)).logits  # (B, T, V)
+        # (B·T, V) against (B·T,): only the chosen positions count (the others are labelled -100)
         return F.cross_entropy(logits.reshape(-1, V), labels.reshape(-1).to(device), ignore_index=-100)
 
     return run_training(model, config, batch_loss, callback=callback)

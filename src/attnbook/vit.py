@@ -23,8 +23,10 @@ from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange, repeat
 from torch import Tensor, nn
 
+from .checks import check_images, check_layer_weights, check_patch_size, check_positive_ints
 from .train import TrainConfig, run_training
 from .transformer import TransformerEncoder
 
@@ -46,32 +48,15 @@ __all__ = [
 ]
 
 
-def _check_images(images: Any, channels: Optional[int] = None, size: Optional[Tuple[int, int]] = None) -> None:
-    if not isinstance(images, Tensor) or images.dim() != 4:
-        raise ValueError(
-            f"images must be a (B, C, H, W) tensor, got shape {tuple(getattr(images, 'shape', ()))}"
-        )
-    if not images.is_floating_point():
-        raise ValueError(f"images must be floating point, got dtype {images.dtype}")
-    if channels is not None and images.shape[1] != channels:
-        raise ValueError(f"images of shape {tuple(images.shape)} must have {channels} channel(s) (dimension 1)")
-    if size is not None and tuple(images.shape[2:]) != tuple(size):
-        raise ValueError(f"images of shape {tuple(images.shape)} must be {size[0]}×{size[1]} pixels")
-
-
 def patchify(images: Tensor, patch_size: int) -> Tensor:
-    """Cut ``(B, C, H, W)`` images into non-overlapping ``p × p`` patches, in reading
-    order, each flattened: ``(B, N, C·p·p)`` with ``N = (H/p)·(W/p)``."""
-    _check_images(images)
-    B, C, H, W = images.shape
-    p = patch_size
-    if isinstance(p, bool) or not isinstance(p, int) or p <= 0:
-        raise ValueError(f"patch_size must be a positive integer, got {p!r}")
-    if H % p or W % p:
-        raise ValueError(f"image size {H}×{W} is not divisible by patch_size={p}")
-    x = images.reshape(B, C, H // p, p, W // p, p)  # (B, C, rows, p, cols, p)
-    x = x.permute(0, 2, 4, 1, 3, 5)  # (B, rows, cols, C, p, p)
-    return x.reshape(B, (H // p) * (W // p), C * p * p)  # (B, N, C·p·p)
+    """Cut ``(B, C, H, W)`` images into non-overlapping ``p × p`` patches and flatten
+    each one: ``(B, N, C·p·p)`` with ``N = (H/p)·(W/p)``. Patches are numbered in
+    reading order (along the top row first); each is flattened channel by channel,
+    and within a channel row by row."""
+    check_images(images)
+    check_patch_size(patch_size, *images.shape[2:])
+    return rearrange(images, "b c (rows p1) (cols p2) -> b (rows cols) (c p1 p2)",
+                     p1=patch_size, p2=patch_size)  # (B, N, C·p·p)
 
 
 class PatchEmbedding(nn.Module):
@@ -84,6 +69,7 @@ class PatchEmbedding(nn.Module):
         self.proj = nn.Linear(in_channels * patch_size * patch_size, d_model)
 
     def forward(self, images: Tensor) -> Tensor:
+        """``images (B, C, H, W)`` -> patch tokens ``(B, N, D)``."""
         return self.proj(patchify(images, self.patch_size))  # (B, N, D)
 
 
@@ -105,10 +91,9 @@ class ViTConfig:
         if isinstance(self.image_size, int):
             self.image_size = (self.image_size, self.image_size)
         self.image_size = tuple(self.image_size)
-        for name in ("patch_size", "in_channels", "num_classes", "d_model", "depth", "nhead", "dim_feedforward"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        check_positive_ints(patch_size=self.patch_size, in_channels=self.in_channels, num_classes=self.num_classes,
+                            d_model=self.d_model, depth=self.depth, nhead=self.nhead,
+                            dim_feedforward=self.dim_feedforward)
         H, W = self.image_size
         if H % self.patch_size or W % self.patch_size:
             raise ValueError(f"image_size {H}×{W} is not divisible by patch_size={self.patch_size}")
@@ -144,20 +129,21 @@ class VisionTransformer(nn.Module):
         super().__init__()
         self.config = config
         D = config.d_model
-        self.patch_embed = PatchEmbedding(config.in_channels, config.patch_size, D)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
-        self.pos_embed = nn.Parameter(torch.randn(1, 1 + config.num_patches, D) * 0.02)
+        self.patch_embed = PatchEmbedding(config.in_channels, config.patch_size, D)  # patches -> tokens
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, D))  # learnt, put in front of the patches
+        self.pos_embed = nn.Parameter(torch.randn(1, 1 + config.num_patches, D) * 0.02)  # learnt, one per token
         self.encoder = TransformerEncoder(config.depth, D, config.nhead, config.dim_feedforward, config.dropout,
-                                          activation="gelu", norm_first=True)
-        self.head = nn.Linear(D, config.num_classes)
+                                          activation="gelu", norm_first=True)  # pre-norm layers, final LayerNorm
+        self.head = nn.Linear(D, config.num_classes)  # reads the [CLS] token only
 
     def forward(self, images: Tensor) -> ViTOutput:
-        _check_images(images, self.config.in_channels, self.config.image_size)
+        """``images (B, C, H, W)`` -> ``ViTOutput(logits (B, num_classes), weights (L, B, H, 1 + N, 1 + N))``."""
+        check_images(images, channels=self.config.in_channels, size=self.config.image_size)
         x = self.patch_embed(images)  # (B, N, D)
-        cls = self.cls_token.expand(x.shape[0], -1, -1)  # (B, 1, D)
-        x = torch.cat([cls, x], dim=1) + self.pos_embed  # (B, 1 + N, D)
+        cls = repeat(self.cls_token, "1 1 d -> b 1 d", b=x.shape[0])  # (B, 1, D)
+        x = torch.cat([cls, x], dim=1) + self.pos_embed  # (B, 1 + N, D): [CLS] first, then the patches
         x, weights = self.encoder(x)  # (B, 1 + N, D), (L, B, H, 1 + N, 1 + N)
-        return ViTOutput(self.head(x[:, 0]), weights)
+        return ViTOutput(self.head(x[:, 0]), weights)  # classify from [CLS]: (B, num_classes)
 
 
 class SmallCNN(nn.Module):
@@ -174,10 +160,10 @@ class SmallCNN(nn.Module):
         self.in_channels, self.image_size = in_channels, (H, W)
 
     def forward(self, images: Tensor) -> ViTOutput:
-        _check_images(images, self.in_channels, self.image_size)
-        x = F.relu(self.conv1(images))
+        check_images(images, channels=self.in_channels, size=self.image_size)
+        x = F.relu(self.conv1(images))  # (B, width, H, W)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (B, width, H/2, W/2)
-        return ViTOutput(self.head(x.flatten(1)), torch.empty(0))
+        return ViTOutput(self.head(x.flatten(1)), torch.empty(0))  # flattened: (B, width·H/2·W/2)
 
 
 class SmallMLP(nn.Module):
@@ -191,10 +177,8 @@ class SmallMLP(nn.Module):
                  image_size: Tuple[int, int] = (8, 8)):
         super().__init__()
         H, W = image_size
-        for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("hidden", hidden),
-                        ("image height", H), ("image width", W)):
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        check_positive_ints(in_channels=in_channels, num_classes=num_classes, hidden=hidden, image_height=H,
+                            image_width=W)
         self.fc1 = nn.Linear(in_channels * H * W, hidden)
         self.fc2 = nn.Linear(hidden, hidden)
         self.head = nn.Linear(hidden, num_classes)
@@ -202,45 +186,38 @@ class SmallMLP(nn.Module):
 
     def forward(self, images: Tensor) -> ViTOutput:
         """``images (B, C, H, W)`` -> ``ViTOutput(logits (B, num_classes), empty weights)``."""
-        _check_images(images, self.in_channels, self.image_size)
+        check_images(images, channels=self.in_channels, size=self.image_size)
         x = F.relu(self.fc1(images.flatten(1)))  # (B, hidden)
         x = F.relu(self.fc2(x))  # (B, hidden)
         return ViTOutput(self.head(x), torch.empty(0))
 
 
-def _check_weights(weights: Any) -> None:
-    if not isinstance(weights, Tensor) or weights.dim() != 5 or weights.shape[-1] != weights.shape[-2]:
-        raise ValueError(
-            "weights must be (L, B, H, T, T) self-attention weights, got shape "
-            f"{tuple(getattr(weights, 'shape', ()))}"
-        )
-
-
 def cls_attention(weights: Tensor) -> Tensor:
     """Where ``[CLS]`` (token 0) looks, over the patches: ``(L, B, H, N)``."""
-    _check_weights(weights)
-    return weights[..., 0, 1:]
+    check_layer_weights(weights)
+    return weights[..., 0, 1:]  # (L, B, H, N): row 0 ([CLS]), columns 1.. (the patches)
 
 
 def attention_rollout(weights: Tensor, *, residual: bool = True) -> Tensor:
     """Abnar & Zuidema's attention rollout: how much each input token flows into
     each output token through all layers.
 
+    ``weights (L, B, H, T, T)``, every layer's attention (first layer first).
     Per layer, average the heads, add the identity for the residual connection
     (``0.5 A + 0.5 I``) and renormalise the rows; then multiply the layers,
     ``R = A_L ⋯ A_1``. Returns ``R`` as ``(B, T, T)``; ``R[:, 0, 1:]`` is the
     rollout of ``[CLS]`` over the patches.
     """
-    _check_weights(weights)
+    check_layer_weights(weights)
     L, B, H, T, _ = weights.shape
     eye = torch.eye(T, dtype=weights.dtype, device=weights.device)
-    rollout = eye.expand(B, T, T)
+    rollout = eye.expand(B, T, T)  # (B, T, T): before any layer, each token is itself
     for layer in range(L):
-        a = weights[layer].mean(dim=1)  # (B, T, T)
+        a = weights[layer].mean(dim=1)  # (B, T, T): the heads averaged
         if residual:
-            a = 0.5 * a + 0.5 * eye
-        a = a / a.sum(dim=-1, keepdim=True).clamp_min(1e-12)
-        rollout = a @ rollout  # (B, T, T)
+            a = 0.5 * a + 0.5 * eye  # the skip path keeps half of each token
+        a = a / a.sum(dim=-1, keepdim=True).clamp_min(1e-12)  # rows sum to 1 again
+        rollout = a @ rollout  # (B, T, T): this layer acts after the ones before it
     return rollout
 
 
@@ -267,11 +244,9 @@ def occlusion_map(model: nn.Module, images: Tensor, labels: Tensor, patch_size: 
     asks the model, not its attention, what the answer depends on. Runs in eval mode,
     on all ``(1 + N)·B`` images at once (in batches of ``batch_size``).
     """
-    _check_images(images)
+    check_images(images)
     B, C, H, W = images.shape
-    p = patch_size
-    if isinstance(p, bool) or not isinstance(p, int) or p <= 0 or H % p or W % p:
-        raise ValueError(f"patch_size must be a positive integer that divides the image size {H}×{W}, got {p!r}")
+    p = check_patch_size(patch_size, H, W)
     if not isinstance(labels, Tensor) or labels.shape != (B,):
         raise ValueError(f"labels must have shape (B,) = ({B},), got {tuple(getattr(labels, 'shape', ()))}")
     fill = torch.as_tensor(fill, dtype=images.dtype, device=images.device)
@@ -294,7 +269,7 @@ def occlusion_map(model: nn.Module, images: Tensor, labels: Tensor, patch_size: 
 def random_shift(images: Tensor, max_shift: int = 1, generator: Optional[torch.Generator] = None) -> Tensor:
     """Light augmentation: move each image by up to ``max_shift`` pixels in each
     direction, filling with zeros (the background of the digits)."""
-    _check_images(images)
+    check_images(images)
     if max_shift == 0:
         return images
     B, C, H, W = images.shape
@@ -314,7 +289,7 @@ def train_image_classifier(model: nn.Module, images: Tensor, labels: Tensor, con
     """Train ``model`` (a ViT or the CNN) on ``images (N, C, H, W)``, ``labels (N,)``
     with the package's training loop (Adam, seeded batches, tqdm)."""
     config = config or TrainConfig()
-    _check_images(images)
+    check_images(images)
     if not isinstance(labels, Tensor) or labels.shape != (images.shape[0],):
         raise ValueError(f"labels must have shape (N,) = ({images.shape[0]},), got {tuple(getattr(labels, 'shape', ()))}")
     device = next(model.parameters()).device
@@ -333,7 +308,7 @@ def train_image_classifier(model: nn.Module, images: Tensor, labels: Tensor, con
 @torch.no_grad()
 def predict_images(model: nn.Module, images: Tensor, batch_size: int = 512) -> Dict[str, Tensor]:
     """``{"pred": (N,), "probs": (N, C)}`` in eval mode."""
-    _check_images(images)
+    check_images(images)
     model.eval()
     device = next(model.parameters()).device
     probs = torch.cat([model(images[a:a + batch_size].to(device)).logits.softmax(-1).cpu()

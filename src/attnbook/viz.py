@@ -435,7 +435,7 @@ def playground_figure(points, context, soft: dict, *, dot: dict | None = None, t
                       title: str | None = None):
     """The 2-D attention playground: inputs, context, weights and output; returns the figure.
 
-    ``soft`` (and ``dot``) are ``attnbook.captioning.attention_playground``
+    ``soft`` (and ``dot``) are ``attnbook.playground.attention_playground``
     results for the tanh model (and the dot-product variant). Left: the points
     ``y_i`` (area ∝ weight ``s_i``), the context ``c`` (arrow), the soft output
     ``z`` (star) and hard attention's choice (ring). Middle: ``m_i``, one row
@@ -552,3 +552,103 @@ def caption_attention_grid(image, words: Sequence[str], maps: dict, *, boxes=Non
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+__all__ += ["fraction_figure"]
+
+
+def fraction_figure(fraction: float, fractions: Sequence[float], accuracy: dict, predictions: dict, images, labels,
+                    *, compare: tuple[str, str] = ("ViT", "CNN"), colors: dict | None = None, max_examples: int = 8):
+    """Test accuracy against the share of the training data (one line per model, a dotted line at
+    ``fraction``), beside up to ``max_examples`` test images on which the two models ``compare``
+    disagree, each titled with its true label and every model's answer.
+
+    ``accuracy``: model name -> its test accuracy at each of ``fractions``; ``predictions``: model
+    name -> its ``(N,)`` predicted labels for the models trained on ``fraction`` of the data;
+    ``images (N, 1, H, W)`` and ``labels (N,)``, the test set. Returns the figure.
+    """
+    fractions = list(fractions)
+    if fraction not in fractions:
+        raise ValueError(f"fraction {fraction!r} is not one of the fractions {fractions}")
+    if not predictions or set(accuracy) != set(predictions):
+        raise ValueError(f"accuracy and predictions must name the same models, got {list(accuracy)} and "
+                         f"{list(predictions)}")
+    bad = [n for n in accuracy if len(accuracy[n]) != len(fractions)]
+    if bad:
+        raise ValueError(f"accuracy of {bad} must have one value per fraction ({len(fractions)})")
+    if any(n not in predictions for n in compare):
+        raise ValueError(f"compare names {compare}, but the models are {list(predictions)}")
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or not 0 <= max_examples <= 8:
+        raise ValueError(f"max_examples must be an integer from 0 to 8 (two rows of four), got {max_examples!r}")
+    if any(len(p) != len(labels) for p in predictions.values()) or len(images) != len(labels):
+        raise ValueError(f"images ({len(images)}), labels ({len(labels)}) and every model's predictions must "
+                         "have one entry per test image")
+    colors = colors or {}
+    first, second = (predictions[n] for n in compare)
+    disagree = np.flatnonzero(np.asarray(first) != np.asarray(second))[:max_examples].tolist()
+    fig = plt.figure(figsize=(9, 3.2))
+    ax = fig.add_axes([0.06, 0.17, 0.34, 0.72])
+    for name in predictions:
+        ax.plot(fractions, accuracy[name], "o-", color=colors.get(name), label=name)
+    ax.axvline(fraction, color="grey", ls=":")
+    ax.set(xscale="log", xlabel="fraction of the training data", ylabel="test accuracy", ylim=(0.7, 1.0))
+    ax.set_xticks(fractions, [f"{x:.0%}" for x in fractions])
+    ax.minorticks_off()
+    ax.legend(fontsize=8)
+    for k, i in enumerate(disagree):  # four images to a row, two rows
+        a = fig.add_axes([0.45 + 0.135 * (k % 4), 0.52 - 0.45 * (k // 4), 0.11, 0.36])
+        a.imshow(images[i, 0], cmap="gray_r")
+        a.set(xticks=[], yticks=[])
+        answers = " · ".join(f"{n} {int(p[i])}" for n, p in predictions.items())
+        a.set_title(f"true {int(labels[i])}\n{answers}", fontsize=6)
+    return fig
+
+
+# --------------------------------------------------------------------------- chapter 5: masks
+
+__all__ += ["mask_figure"]
+
+
+def mask_figure(mask, weights, queries: Sequence[str], keys: Sequence[str], *, applied=None, title: str = "",
+                xlabel: str = "key position", ylabel: str | None = None, row_labels: Sequence[str] | None = None,
+                aspect: str | None = None, weights_title: str = "attention weights under it"):
+    """A boolean attention mask beside the weights computed under it; returns ``(figure, facts)``.
+
+    Left, ``mask`` as the model builds it, green where it is True (may attend): a padding
+    mask ``(B, S)`` with one row per sentence (``row_labels`` names them), a causal mask
+    ``(T, T)``, ... Right, one sentence's attention ``weights (T, S)``, the rows labelled with
+    ``queries`` and the columns with ``keys``. ``applied`` is the boolean ``(T, S)`` mask those
+    weights were computed under (by default ``mask`` itself, which must then be ``(T, S)``).
+
+    ``facts`` (a dict, e.g. for the table of a ``PrecomputedView``): how many cells of ``mask``
+    may attend and how many are masked, and the largest weight on a cell that ``applied`` masks
+    (0 when the masking works).
+    """
+    m = np.asarray(mask)
+    w = np.asarray(weights, dtype=float)
+    a = m if applied is None else np.asarray(applied)
+    if m.dtype != bool or m.ndim != 2:
+        raise ValueError(f"mask must be a 2-D boolean array (True = may attend), got dtype {m.dtype}, shape {m.shape}")
+    if w.shape != (len(queries), len(keys)):
+        raise ValueError(f"weights of shape {w.shape} do not match {len(queries)} queries x {len(keys)} keys")
+    if a.dtype != bool or a.shape != w.shape:
+        raise ValueError(f"applied must be a boolean array of the weights' shape {w.shape}, got dtype {a.dtype}, "
+                         f"shape {a.shape} (pass applied= when the mask shown is not (T, S))")
+    if row_labels is not None and len(row_labels) != m.shape[0]:
+        raise ValueError(f"{len(row_labels)} row_labels for a mask of {m.shape[0]} rows")
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax0.imshow(m.astype(float), cmap="Greens", vmin=0, vmax=1, aspect=aspect)
+    ax0.set(xlabel=xlabel, title=title)
+    if ylabel:
+        ax0.set_ylabel(ylabel)
+    if row_labels is not None:
+        ax0.set(yticks=range(len(row_labels)), yticklabels=list(row_labels))
+    ax1.imshow(w, cmap="viridis", vmin=0, vmax=max(w.max(), 1e-6), aspect="auto")
+    ax1.set_xticks(range(len(keys)), keys, rotation=90, fontsize=7)
+    ax1.set_yticks(range(len(queries)), queries, fontsize=7)
+    ax1.set_title(weights_title, fontsize=10)
+    fig.tight_layout()
+    allowed = int(m.sum())
+    largest_masked = float(w[~a].max()) if (~a).any() else 0.0
+    return fig, {"cells that may attend": allowed, "cells masked": int(m.size - allowed),
+                 "largest weight on a masked cell": largest_masked}

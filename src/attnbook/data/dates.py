@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime as _dt
 import random
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .. import resolve_seed
 from .vocab import Example, ParallelData, Vocab

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from .. import resolve_seed
+from ..checks import check_patch_size
 
 __all__ = ["DigitsData", "load_digits_data", "subset", "permute_pixels", "patch_permutation", "shift_images"]
 
@@ -101,9 +102,7 @@ def patch_permutation(image_size: Tuple[int, int], patch_size: int, order: Seque
     in place. Returns ``(H·W,)`` pixel indices.
     """
     H, W = image_size
-    p = patch_size
-    if isinstance(p, bool) or not isinstance(p, int) or p <= 0 or H % p or W % p:
-        raise ValueError(f"patch_size must be a positive integer that divides the image size {H}×{W}, got {p!r}")
+    p = check_patch_size(patch_size, H, W)
     rows, cols = H // p, W // p
     order = torch.as_tensor(order).long()
     if order.shape != (rows * cols,) or not torch.equal(order.sort().values, torch.arange(rows * cols)):

@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 
 from .. import resolve_seed
+from ..checks import check_choice, check_positive_ints
 from .vocab import Vocab, pad_sequences
 
 __all__ = [
@@ -200,8 +201,7 @@ class OrderData:
 
     def tokens(self, split: str, i: int) -> List[str]:
         """The words of example ``i`` of ``"train"`` or ``"test"`` ([cls] included)."""
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        check_choice(split, "split", ("train", "test"))
         ids, lengths = getattr(self, f"{split}_ids"), getattr(self, f"{split}_lengths")
         return [self.vocab.id_to_token(t) for t in ids[i, : int(lengths[i])]]
 
@@ -217,9 +217,7 @@ def make_order_data(
     animal and the food swapped (so the labels are exactly balanced, and a
     model that ignores order must give both the same answer: 50 %).
     """
-    for name, v in (("n_train", n_train), ("n_test", n_test), ("min_len", min_len), ("max_len", max_len)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    check_positive_ints(n_train=n_train, n_test=n_test, min_len=min_len, max_len=max_len)
     if n_test % 2:
         raise ValueError(f"n_test must be even (each test sequence comes with its swapped twin), got {n_test}")
     if min_len < 2 or max_len < min_len:

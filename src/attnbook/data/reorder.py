@@ -21,6 +21,7 @@ and the test set has the same number of sentences in every length bucket.
 from __future__ import annotations
 
 from .. import resolve_seed
+from ..checks import check_choice, check_tokens
 import random
 from dataclasses import asdict, dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -75,8 +76,7 @@ class ReorderConfig:
             raise ValueError(f"n_words must be in 1..{len(LEXICON)}, got {self.n_words}")
         if not 1 <= self.min_len <= self.max_len:
             raise ValueError(f"need 1 <= min_len <= max_len, got min_len={self.min_len}, max_len={self.max_len}")
-        if self.reorder not in REORDERINGS:
-            raise ValueError(f"reorder must be one of {REORDERINGS}, got {self.reorder!r}")
+        check_choice(self.reorder, "reorder", REORDERINGS)
         if self.n_train < 1 or self.n_test_per_bucket < 1:
             raise ValueError(
                 f"n_train and n_test_per_bucket must be positive, got {self.n_train}, {self.n_test_per_bucket}"
@@ -100,13 +100,12 @@ class ReorderConfig:
 
 def reorder_positions(length: int, reorder: str = "reverse") -> List[int]:
     """Source position of each target position: ``target[j] = lexicon(source[pos[j]])``."""
+    check_choice(reorder, "reorder", REORDERINGS)
     if reorder == "reverse":
         return list(range(length - 1, -1, -1))
     if reorder == "identity":
         return list(range(length))
-    if reorder == "swap_pairs":
-        return [j ^ 1 if (j ^ 1) < length else j for j in range(length)]
-    raise ValueError(f"reorder must be one of {REORDERINGS}, got {reorder!r}")
+    return [j ^ 1 if (j ^ 1) < length else j for j in range(length)]  # swap_pairs
 
 
 _EN2FR = dict(LEXICON)
@@ -118,8 +117,7 @@ def translate(source: Sequence[str], reorder: str = "reverse") -> Tuple[List[str
     Returns ``(target, alignment)`` with ``alignment[j]`` the source position of
     ``target[j]``.
     """
-    if isinstance(source, str):
-        raise ValueError("source must be a list of tokens, not a string; use s.split()")
+    check_tokens(source, "source")
     unknown = [w for w in source if w not in _EN2FR]
     if unknown:
         raise ValueError(f"words not in the lexicon: {unknown[:5]}")

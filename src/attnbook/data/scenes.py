@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 
 from .. import resolve_seed
+from ..checks import check_choice
 from .vocab import Vocab
 
 __all__ = [
@@ -112,8 +113,7 @@ class SceneConfig:
                 raise ValueError(f"{kind} has duplicates: {names}")
         if not 0 <= self.background <= 255:
             raise ValueError(f"background must be a grey level 0..255, got {self.background}")
-        if self.order not in ORDERS:
-            raise ValueError(f"order must be one of {ORDERS}, got {self.order!r}")
+        check_choice(self.order, "order", ORDERS)
 
     @property
     def cell_size(self) -> int:

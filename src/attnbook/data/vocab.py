@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..checks import check_tokens
+
 __all__ = [
     "PAD",
     "BOS",
@@ -37,14 +39,6 @@ PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS: Tuple[str, ...] = (PAD, BOS, EOS, UNK)
 
 
-def _check_tokens(tokens: Any, what: str) -> None:
-    if isinstance(tokens, str):
-        raise ValueError(
-            f"{what} must be a sequence of tokens, not a string ({tokens[:30]!r}); "
-            "split it first, e.g. s.split() or list(s)"
-        )
-
-
 class Vocab:
     """Token <-> id mapping with ``<pad>``, ``<bos>``, ``<eos>``, ``<unk>`` at ids 0-3.
 
@@ -58,7 +52,7 @@ class Vocab:
     pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
 
     def __init__(self, tokens: Iterable[str]) -> None:
-        _check_tokens(tokens, "tokens")
+        check_tokens(tokens, "tokens")
         self.itos: List[str] = list(SPECIALS)
         self.stoi: Dict[str, int] = {t: i for i, t in enumerate(self.itos)}
         for tok in tokens:
@@ -73,7 +67,7 @@ class Vocab:
         """Build a vocabulary from tokenised sentences, in order of first appearance."""
         def tokens():
             for s in sentences:
-                _check_tokens(s, "each sentence")
+                check_tokens(s, "each sentence")
                 yield from s
         return cls(tokens())
 
@@ -99,7 +93,7 @@ class Vocab:
 
     def encode(self, tokens: Sequence[str], *, add_bos: bool = False, add_eos: bool = False) -> List[int]:
         """Token list -> id list (unknown tokens become ``<unk>``)."""
-        _check_tokens(tokens, "tokens")
+        check_tokens(tokens, "tokens")
         ids = [self.stoi.get(t, self.unk_id) for t in tokens]
         return ([self.bos_id] if add_bos else []) + ids + ([self.eos_id] if add_eos else [])
 
