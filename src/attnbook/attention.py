@@ -228,6 +228,21 @@ class ScoredAttention(nn.Module):
         return output, weights
 
 
+def _config_or_fields(config_class: type, config: object, *, required: tuple = (), **fields: object) -> object:
+    """The constructors' two ways in: ``config`` as given, or a ``config_class`` built from the
+    keyword arguments that are not None (all of ``required`` among them) -- never both."""
+    given = {name: value for name, value in fields.items() if value is not None}
+    if config is not None:
+        if given:
+            raise ValueError(f"give either config=... or the keyword arguments ({', '.join(given)}), not both")
+        return config
+    missing = [name for name in required if name not in given]
+    if missing:
+        every = ", ".join(required[:-1]) + " and " + required[-1] if len(required) > 1 else required[0]
+        raise ValueError(f"give config=... or all of {every}; missing {', '.join(missing)}")
+    return config_class(**given)
+
+
 @dataclass
 class AdditiveAttentionConfig:
     query_dim: int  # Dq: size of the context / decoder state c (the "query")
@@ -251,22 +266,11 @@ class AdditiveAttention(ScoredAttention):
         AdditiveAttention(config=AdditiveAttentionConfig(32, 64, 16))
     """
 
-    def __init__(
-        self,
-        *,
-        config: AdditiveAttentionConfig | None = None,
-        query_dim: int | None = None,
-        key_dim: int | None = None,
-        hidden_dim: int | None = None,
-    ):
+    def __init__(self, *, config: AdditiveAttentionConfig | None = None, query_dim: int | None = None,
+                 key_dim: int | None = None, hidden_dim: int | None = None):
         super().__init__()
-        dims = (query_dim, key_dim, hidden_dim)
-        if config is None:
-            if any(d is None for d in dims):
-                raise ValueError("give config=... or all of query_dim, key_dim and hidden_dim")
-            config = AdditiveAttentionConfig(query_dim, key_dim, hidden_dim)
-        elif any(d is not None for d in dims):
-            raise ValueError("give either config=... or the dimensions, not both")
+        config = _config_or_fields(AdditiveAttentionConfig, config, required=("query_dim", "key_dim", "hidden_dim"),
+                                   query_dim=query_dim, key_dim=key_dim, hidden_dim=hidden_dim)
         check_positive_ints(query_dim=config.query_dim, key_dim=config.key_dim, hidden_dim=config.hidden_dim)
         self.config = config
         self.W_c = nn.Linear(config.query_dim, config.hidden_dim, bias=False)
@@ -329,25 +333,11 @@ class LuongAttention(ScoredAttention):
         LuongAttention(config=LuongAttentionConfig("concat", 32, 64, hidden_dim=16))
     """
 
-    def __init__(
-        self,
-        *,
-        config: LuongAttentionConfig | None = None,
-        score: str | None = None,
-        query_dim: int | None = None,
-        key_dim: int | None = None,
-        hidden_dim: int | None = None,
-    ):
+    def __init__(self, *, config: LuongAttentionConfig | None = None, score: str | None = None,
+                 query_dim: int | None = None, key_dim: int | None = None, hidden_dim: int | None = None):
         super().__init__()
-        if config is None:
-            config = LuongAttentionConfig(
-                score="dot" if score is None else score,
-                query_dim=query_dim,
-                key_dim=key_dim,
-                hidden_dim=hidden_dim,
-            )
-        elif any(x is not None for x in (score, query_dim, key_dim, hidden_dim)):
-            raise ValueError("give either config=... or the keyword arguments, not both")
+        config = _config_or_fields(LuongAttentionConfig, config, score=score, query_dim=query_dim,
+                                   key_dim=key_dim, hidden_dim=hidden_dim)  # score: "dot" unless given
         check_choice(config.score, "score", LUONG_SCORES)
         for name in ("query_dim", "key_dim", "hidden_dim"):
             if getattr(config, name) is not None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +44,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from .attention import masked_softmax
 from .checks import check_choice, check_positive_ints
 from .data.reviews import NO_OPINION, Review, ReviewBatch, ReviewData, verdict_of
-from .train import TrainConfig, TrainResult, run_training
+from .train import Callback, TrainConfig, TrainResult, run_training
 
 __all__ = [
     "POOLINGS",
@@ -153,13 +153,20 @@ def _check_batch(words: Tensor, sentence_lengths: Tensor) -> None:
         raise ValueError("every document needs at least one sentence (sentence_lengths[:, 0] > 0)")
 
 
-class HAN(nn.Module):
-    """Word encoder + word pooling -> sentence vectors; sentence encoder + pooling -> document."""
+class _DocumentClassifier(nn.Module):
+    """What ``HAN`` and the flat baseline share: the config and the word embeddings (created first)."""
 
     def __init__(self, config: HANConfig) -> None:
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.emb_dim, padding_idx=config.pad_id)
+
+
+class HAN(_DocumentClassifier):
+    """Word encoder + word pooling -> sentence vectors; sentence encoder + pooling -> document."""
+
+    def __init__(self, config: HANConfig) -> None:
+        super().__init__(config)  # config, embed
         self.word_encoder = BiGRUEncoder(config.emb_dim, config.word_hidden)
         self.word_pool = Pooling(2 * config.word_hidden, config.attention_dim, config.pooling)
         self.sentence_encoder = BiGRUEncoder(2 * config.word_hidden, config.sentence_hidden)
@@ -185,7 +192,7 @@ class HAN(nn.Module):
         return HANOutput(self.classify(doc), word_weights, sentence_weights)
 
 
-class FlatAttentionClassifier(nn.Module):
+class FlatAttentionClassifier(_DocumentClassifier):
     """The non-hierarchical baseline: one bi-GRU over the whole document, one word attention.
 
     Takes the same (B, N, L) batches as ``HAN``; its word weights sum to 1 over
@@ -194,9 +201,7 @@ class FlatAttentionClassifier(nn.Module):
     """
 
     def __init__(self, config: HANConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.embed = nn.Embedding(config.vocab_size, config.emb_dim, padding_idx=config.pad_id)
+        super().__init__(config)  # config, embed
         self.encoder = BiGRUEncoder(config.emb_dim, config.word_hidden)
         self.pool = Pooling(2 * config.word_hidden, config.attention_dim, config.pooling)
         self.classify = nn.Linear(2 * config.word_hidden, config.n_classes)
@@ -233,13 +238,8 @@ def _trim(words: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
     return words[:, :n, :l], lengths[:, :n]
 
 
-def train_classifier(
-    model: nn.Module,
-    data: ReviewData,
-    config: Optional[TrainConfig] = None,
-    *,
-    callback: Optional[Callable[[int, nn.Module], None]] = None,
-) -> TrainResult:
+def train_classifier(model: nn.Module, data: ReviewData, config: Optional[TrainConfig] = None, *,
+                     callback: Optional[Callback] = None) -> TrainResult:
     """Train a document classifier on ``data.train`` with Adam and cross-entropy.
 
     The budget is ``config.steps`` batches of ``config.batch_size`` reviews drawn

@@ -57,11 +57,15 @@ def rnn_cell_step(
     return _ACTIVATIONS[nonlinearity](pre)
 
 
-def _init_uniform(module: nn.Module, hidden_size: int) -> None:
-    # torch.nn.RNN's initialisation: U(-1/sqrt(H), 1/sqrt(H)) for every parameter
+def _rnn_parameters(input_size: int, hidden_size: int, bias: bool, nonlinearity: str
+                    ) -> Tuple[nn.Parameter, nn.Parameter, Optional[nn.Parameter], Optional[nn.Parameter]]:
+    """``W_ih (H, I)``, ``W_hh (H, H)``, ``b_ih (H,)``, ``b_hh (H,)`` (the biases None without ``bias``),
+    drawn as ``torch.nn.RNN`` draws them: every number from U(-1/sqrt(H), 1/sqrt(H))."""
+    check_choice(nonlinearity, "nonlinearity", _ACTIVATIONS)
     bound = 1.0 / math.sqrt(hidden_size)
-    for p in module.parameters():
-        nn.init.uniform_(p, -bound, bound)
+    shapes = [(hidden_size, input_size), (hidden_size, hidden_size)] + [(hidden_size,)] * 2 * bool(bias)
+    params = [nn.Parameter(torch.empty(shape).uniform_(-bound, bound)) for shape in shapes]
+    return tuple(params + [None, None]) if not bias else tuple(params)
 
 
 class RNNCell(nn.Module):
@@ -72,17 +76,9 @@ class RNNCell(nn.Module):
 
     def __init__(self, *, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh") -> None:
         super().__init__()
-        check_choice(nonlinearity, "nonlinearity", _ACTIVATIONS)
         self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
-        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))  # W_ih (H, I)
-        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))  # W_hh (H, H)
-        if bias:
-            self.bias_ih = nn.Parameter(torch.empty(hidden_size))  # b_ih (H,)
-            self.bias_hh = nn.Parameter(torch.empty(hidden_size))  # b_hh (H,)
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
-        _init_uniform(self, hidden_size)
+        self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh = _rnn_parameters(
+            input_size, hidden_size, bias, nonlinearity)  # (H, I), (H, H), (H,), (H,)
 
     def forward(self, x: Tensor, h: Optional[Tensor] = None) -> Tensor:
         if x.dim() != 2 or x.shape[1] != self.input_size:
@@ -107,17 +103,9 @@ class RNN(nn.Module):
 
     def __init__(self, *, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh") -> None:
         super().__init__()
-        check_choice(nonlinearity, "nonlinearity", _ACTIVATIONS)
         self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
-        self.weight_ih_l0 = nn.Parameter(torch.empty(hidden_size, input_size))  # W_ih (H, I)
-        self.weight_hh_l0 = nn.Parameter(torch.empty(hidden_size, hidden_size))  # W_hh (H, H)
-        if bias:
-            self.bias_ih_l0 = nn.Parameter(torch.empty(hidden_size))  # b_ih (H,)
-            self.bias_hh_l0 = nn.Parameter(torch.empty(hidden_size))  # b_hh (H,)
-        else:
-            self.register_parameter("bias_ih_l0", None)
-            self.register_parameter("bias_hh_l0", None)
-        _init_uniform(self, hidden_size)
+        self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0 = _rnn_parameters(
+            input_size, hidden_size, bias, nonlinearity)  # (H, I), (H, H), (H,), (H,)
 
     def step(self, x_t: Tensor, h: Tensor) -> Tensor:
         """One time step: ``x_t (B, I)``, ``h (B, H)`` -> ``(B, H)``."""
@@ -220,15 +208,8 @@ def gradient_norms(module: nn.Module, x: Tensor, h0: Optional[Tensor] = None) ->
     return torch.stack(norms[::-1]).detach()  # (T + 1,), index t
 
 
-def vanilla_rnn_gradient_norms(
-    radius: float,
-    *,
-    steps: int = 50,
-    hidden_size: int = 64,
-    input_size: int = 8,
-    input_scale: float = 1.0,
-    seed: int = 0,
-) -> Tensor:
+def vanilla_rnn_gradient_norms(radius: float, *, steps: int = 50, hidden_size: int = 64, input_size: int = 8,
+                               input_scale: float = 1.0, seed: int = 0) -> Tensor:
     """``||dh_T/dh_t||`` (``t = 0..steps``) of a tanh RNN whose ``W_hh`` has spectral radius ``radius``.
 
     The recurrent matrix is ``matrix_with_spectral_radius``; input weights are
@@ -248,16 +229,8 @@ def vanilla_rnn_gradient_norms(
     return gradient_norms(rnn, x)
 
 
-def gated_rnn_gradient_norms(
-    kind: str = "gru",
-    *,
-    steps: int = 50,
-    hidden_size: int = 64,
-    input_size: int = 8,
-    input_scale: float = 1.0,
-    memory_bias: float = 0.0,
-    seed: int = 0,
-) -> Tensor:
+def gated_rnn_gradient_norms(kind: str = "gru", *, steps: int = 50, hidden_size: int = 64, input_size: int = 8,
+                             input_scale: float = 1.0, memory_bias: float = 0.0, seed: int = 0) -> Tensor:
     """The same probe for a freshly initialised ``nn.GRU`` (``kind="gru"``) or ``nn.LSTM`` (``"lstm"``).
 
     ``memory_bias`` is added to the bias of the gate that keeps the old state

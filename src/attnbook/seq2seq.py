@@ -250,7 +250,23 @@ class AttentionState(NamedTuple):
     keys: Tensor  # (B, S, A) the key side of the score, attention.project_keys(annotations): computed once
 
 
-class AttentionDecoder(BaseDecoder):
+class _ContextDecoder(BaseDecoder):
+    """What the attention decoder and its fixed-context twin share: the target embedding ``E``, the
+    dropout on it and ``W_init`` of the first state ``s_0 = tanh(W_init · enc.final)``, created in this
+    order (a seed gives the same weights), with ``Hd = enc_dim`` unless ``hidden_size`` says otherwise."""
+
+    def __init__(self, vocab_size: int, emb_dim: int, enc_dim: int, hidden_size: Optional[int], dropout: float,
+                 pad_id: int) -> None:
+        super().__init__()
+        hidden_size = enc_dim if hidden_size is None else hidden_size
+        check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size)
+        self.hidden_size, self.enc_dim = hidden_size, enc_dim  # Hd, De
+        self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
+        self.dropout = nn.Dropout(dropout)
+        self.init = nn.Linear(enc_dim, hidden_size)  # s_0 = tanh(W_init · enc.final)
+
+
+class AttentionDecoder(_ContextDecoder):
     """GRU decoder that reads a weighted mix of all the annotations at every step.
 
     Two published arrangements (``style``) and four scores (``score``)::
@@ -299,23 +315,19 @@ class AttentionDecoder(BaseDecoder):
         dropout: float = 0.0,
         pad_id: int = 0,
     ) -> None:
-        super().__init__()
         check_choice(score, "score", ATTENTION_SCORES)
         check_choice(style, "style", DECODER_STYLES)
-        hidden_size = enc_dim if hidden_size is None else hidden_size
+        if attention_dim is not None:
+            positive_int(attention_dim, "attention_dim")
+        super().__init__(vocab_size, emb_dim, enc_dim, hidden_size, dropout, pad_id)  # embed, dropout, init
+        hidden_size = self.hidden_size  # Hd
         attention_dim = hidden_size if attention_dim is None else attention_dim
-        check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size,
-                             attention_dim=attention_dim)
         if score == "dot" and hidden_size != enc_dim:
             raise ValueError(
                 f'score="dot" compares the decoder state with the annotations, so it needs '
                 f"hidden_size == enc_dim, got hidden_size={hidden_size}, enc_dim={enc_dim}"
             )
         self.score, self.style = score, style
-        self.hidden_size, self.enc_dim = hidden_size, enc_dim  # Hd, De
-        self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
-        self.dropout = nn.Dropout(dropout)
-        self.init = nn.Linear(enc_dim, hidden_size)  # s_0 = tanh(W_init · enc.final)
         if score == "additive":
             self.attention: ScoredAttention = AdditiveAttention(
                 query_dim=hidden_size, key_dim=enc_dim, hidden_dim=attention_dim
@@ -395,7 +407,7 @@ class AttentionDecoder(BaseDecoder):
         return self.out(out), torch.stack(weights, dim=1)  # (B, T, V), (B, T, S)
 
 
-class FixedContextDecoder(BaseDecoder):
+class FixedContextDecoder(_ContextDecoder):
     """``AttentionDecoder(style="bahdanau")`` with the context fixed: no attention.
 
     Bahdanau et al. (2015, appendix A.2.2) note that their model "becomes RNN
@@ -418,23 +430,10 @@ class FixedContextDecoder(BaseDecoder):
     returns ``None`` for the weights.
     """
 
-    def __init__(
-        self,
-        *,
-        vocab_size: int,
-        emb_dim: int,
-        enc_dim: int,
-        hidden_size: Optional[int] = None,
-        dropout: float = 0.0,
-        pad_id: int = 0,
-    ) -> None:
-        super().__init__()
-        hidden_size = enc_dim if hidden_size is None else hidden_size
-        check_positive_ints(vocab_size=vocab_size, emb_dim=emb_dim, enc_dim=enc_dim, hidden_size=hidden_size)
-        self.hidden_size, self.enc_dim = hidden_size, enc_dim  # Hd, De
-        self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
-        self.dropout = nn.Dropout(dropout)
-        self.init = nn.Linear(enc_dim, hidden_size)  # s_0 = tanh(W_init c)
+    def __init__(self, *, vocab_size: int, emb_dim: int, enc_dim: int, hidden_size: Optional[int] = None,
+                 dropout: float = 0.0, pad_id: int = 0) -> None:
+        super().__init__(vocab_size, emb_dim, enc_dim, hidden_size, dropout, pad_id)  # embed, dropout, init
+        hidden_size = self.hidden_size  # Hd
         self.rnn = nn.GRU(emb_dim + enc_dim, hidden_size, batch_first=True)  # input [E y_{t-1}; c]
         self.combine = nn.Linear(hidden_size + enc_dim + emb_dim, hidden_size)  # W_o [s_t; c; E y_{t-1}]
         self.out = nn.Linear(hidden_size, vocab_size)
@@ -476,6 +475,12 @@ class FixedContextDecoder(BaseDecoder):
 # ---------------------------------------------------------------------------
 
 
+def _decoder_sizes(config: Seq2SeqConfig, enc_dim: int) -> dict:
+    """The constructor arguments every decoder takes from a config."""
+    return dict(vocab_size=config.tgt_vocab_size, emb_dim=config.emb_dim, enc_dim=enc_dim, dropout=config.dropout,
+                pad_id=config.pad_id)
+
+
 class Seq2Seq(nn.Module):
     """Encoder + decoder.
 
@@ -511,23 +516,8 @@ class Seq2Seq(nn.Module):
     @staticmethod
     def _make_decoder(config: Seq2SeqConfig, enc_dim: int) -> "BaseDecoder":
         """The decoder ``from_config`` puts after the encoder (here: without attention)."""
-        if config.fixed_context:
-            return FixedContextDecoder(
-                vocab_size=config.tgt_vocab_size,
-                emb_dim=config.emb_dim,
-                enc_dim=enc_dim,
-                hidden_size=config.hidden_size,
-                dropout=config.dropout,
-                pad_id=config.pad_id,
-            )
-        return Decoder(
-            vocab_size=config.tgt_vocab_size,
-            emb_dim=config.emb_dim,
-            hidden_size=config.hidden_size,
-            enc_dim=enc_dim,
-            dropout=config.dropout,
-            pad_id=config.pad_id,
-        )
+        decoder = FixedContextDecoder if config.fixed_context else Decoder
+        return decoder(**_decoder_sizes(config, enc_dim), hidden_size=config.hidden_size)
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
         """Teacher forcing.
@@ -614,14 +604,5 @@ class AttentionSeq2Seq(Seq2Seq):
 
     @staticmethod
     def _make_decoder(config: Seq2SeqConfig, enc_dim: int) -> "BaseDecoder":
-        return AttentionDecoder(
-            vocab_size=config.tgt_vocab_size,
-            emb_dim=config.emb_dim,
-            enc_dim=enc_dim,
-            hidden_size=config.decoder_hidden_size,
-            score=config.score,
-            style=config.style,
-            attention_dim=config.attention_dim,
-            dropout=config.dropout,
-            pad_id=config.pad_id,
-        )
+        return AttentionDecoder(**_decoder_sizes(config, enc_dim), hidden_size=config.decoder_hidden_size,
+                                score=config.score, style=config.style, attention_dim=config.attention_dim)

@@ -31,6 +31,7 @@ from .data.reorder import LENGTH_BUCKETS
 from .data.vocab import Example, ParallelData, Vocab, pad_sequences
 
 __all__ = [
+    "Callback",
     "TrainConfig",
     "TrainResult",
     "progress_bar",
@@ -146,6 +147,8 @@ class _EncodedSet:
 
 
 Encoded = TypeVar("Encoded")
+#: ``callback(step, model)``, run every ``TrainConfig.callback_every`` steps
+Callback = Callable[[int, nn.Module], None]
 #: encode -> its last two results: [(sources, their fingerprint, result)]
 _ENCODED: Dict[Callable[..., Any], List[Tuple[Tuple[Any, ...], Tuple[Any, ...], Any]]] = {}
 
@@ -196,7 +199,7 @@ def run_training(
     config: TrainConfig,
     batch_loss: Callable[[torch.Generator], Union[Tensor, Tuple[Tensor, Tensor]]],
     *,
-    callback: Optional[Callable[[int, nn.Module], None]] = None,
+    callback: Optional[Callback] = None,
 ) -> TrainResult:
     """The loop every trainer of the package shares: Adam, learning-rate schedule,
     gradient clipping, a tqdm bar, the step and time budget, and callbacks.
@@ -258,13 +261,8 @@ def run_training(
     )
 
 
-def train_seq2seq(
-    model: nn.Module,
-    data: ParallelData,
-    config: Optional[TrainConfig] = None,
-    *,
-    callback: Optional[Callable[[int, nn.Module], None]] = None,
-) -> TrainResult:
+def train_seq2seq(model: nn.Module, data: ParallelData, config: Optional[TrainConfig] = None, *,
+                  callback: Optional[Callback] = None) -> TrainResult:
     """Train ``model`` (a ``Seq2Seq``) on ``data.train`` with Adam and teacher forcing.
 
     The batch order comes from ``config.seed`` (``None`` = ``ATTNBOOK_SEED``);
@@ -352,13 +350,9 @@ def _buckets(
     return [(lo, hi, [i for i, n in enumerate(source_lengths) if lo <= n <= hi]) for lo, hi in buckets]
 
 
-def score_translations(
-    predictions: Sequence[Sequence[str]],
-    references: Sequence[Sequence[str]],
-    source_lengths: Sequence[int],
-    *,
-    buckets: Sequence[Tuple[int, int]] = LENGTH_BUCKETS,
-) -> Dict[str, object]:
+def score_translations(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
+                       source_lengths: Sequence[int], *, buckets: Sequence[Tuple[int, int]] = LENGTH_BUCKETS
+                       ) -> Dict[str, object]:
     """Exact match and token accuracy, overall and by source-length bucket.
 
     * exact match: the whole predicted sentence equals the reference;
@@ -447,13 +441,9 @@ def corpus_bleu(predictions: Sequence[Sequence[str]], references: Sequence[Seque
     return float(sacrebleu.corpus_bleu(hyps, [refs], tokenize="none").score)
 
 
-def bleu_by_bucket(
-    predictions: Sequence[Sequence[str]],
-    references: Sequence[Sequence[str]],
-    source_lengths: Sequence[int],
-    *,
-    buckets: Sequence[Tuple[int, int]] = LENGTH_BUCKETS,
-) -> Dict[str, object]:
+def bleu_by_bucket(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
+                   source_lengths: Sequence[int], *, buckets: Sequence[Tuple[int, int]] = LENGTH_BUCKETS
+                   ) -> Dict[str, object]:
     """Corpus BLEU overall and by source-length bucket (like ``score_translations``).
 
     Returns ``{"overall": bleu, "by_bucket": [{"bucket": "4-10", "lo": 4,

@@ -239,7 +239,30 @@ def _copy_torch_layer(cls: type, layer: nn.Module, torch_class: type) -> nn.Modu
     return new.to(layer.linear1.weight.device)
 
 
-class TransformerEncoderLayer(nn.Module):
+class _Layer(nn.Module):
+    """What the encoder and decoder layers share: their settings and the position-wise feed-forward
+    network ``linear2(dropout(activation(linear1(x))))``, the same small MLP at every position.
+
+    The order of creation decides which random numbers each sub-module draws: the feed-forward's
+    come first, then each layer's norms, dropouts and attentions, as in ``torch.nn``'s layers, so
+    that a seed gives the initial weights the book's results were measured with.
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float, activation: str,
+                 norm_first: bool):
+        super().__init__()
+        _check_layer_arguments(d_model, nhead, dim_feedforward, dropout, activation)
+        self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
+        self.activation_name, self.activation = activation, _ACTIVATIONS[activation]
+        self.linear1 = nn.Linear(d_model, dim_feedforward)  # feed-forward: D -> F
+        self.dropout = nn.Dropout(dropout)  # inside the feed-forward
+        self.linear2 = nn.Linear(dim_feedforward, d_model)  # F -> D
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))  # (B, T, D) -> (B, T, F) -> (B, T, D)
+
+
+class TransformerEncoderLayer(_Layer):
     """One encoder block of the Transformer::
 
         x -> self-attention -> dropout -> + x -> LayerNorm        (norm1)
@@ -249,8 +272,8 @@ class TransformerEncoderLayer(nn.Module):
     sub-layer instead, as most later models do). The residual ``+ x`` lets
     every layer add to its input instead of replacing it; the layer norm keeps
     each position's vector at mean 0 and variance 1. The feed-forward sub-layer
-    is ``linear2(dropout(activation(linear1(x))))``, the same small MLP at every
-    position.
+    (from :class:`_Layer`, shared with the decoder layer) is
+    ``linear2(dropout(activation(linear1(x))))``, the same small MLP at every position.
 
     The sub-modules have the names of ``torch.nn.TransformerEncoderLayer``, and
     :meth:`from_torch` copies one.
@@ -258,15 +281,7 @@ class TransformerEncoderLayer(nn.Module):
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
                  activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
-        super().__init__()
-        _check_layer_arguments(d_model, nhead, dim_feedforward, dropout, activation)
-        self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
-        self.activation_name, self.activation = activation, _ACTIVATIONS[activation]
-        # The order of creation decides which random numbers each sub-module draws: keep it, so that a
-        # seed gives the initial weights that the book's results were measured with.
-        self.linear1 = nn.Linear(d_model, dim_feedforward)  # feed-forward: D -> F
-        self.dropout = nn.Dropout(dropout)  # inside the feed-forward
-        self.linear2 = nn.Linear(dim_feedforward, d_model)  # F -> D
+        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, norm_first)  # linear1, dropout, linear2
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # sub-layer 1: self-attention
         self.dropout1 = nn.Dropout(dropout)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # sub-layer 2: feed-forward
@@ -301,11 +316,8 @@ class TransformerEncoderLayer(nn.Module):
         return self.self_attn(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask, is_causal=is_causal,
                               average_weights=False)  # (B, T, D), (B, H, T, T)
 
-    def _feed_forward(self, x: Tensor) -> Tensor:
-        return self.linear2(self.dropout(self.activation(self.linear1(x))))  # (B, T, D) -> (B, T, F) -> (B, T, D)
 
-
-class TransformerDecoderLayer(nn.Module):
+class TransformerDecoderLayer(_Layer):
     """One decoder block::
 
         y -> masked (causal) self-attention -> + y -> LayerNorm   (norm1)
@@ -323,15 +335,7 @@ class TransformerDecoderLayer(nn.Module):
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1, *,
                  activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5):
-        super().__init__()
-        _check_layer_arguments(d_model, nhead, dim_feedforward, dropout, activation)
-        self.d_model, self.nhead, self.norm_first = d_model, nhead, bool(norm_first)
-        self.activation_name, self.activation = activation, _ACTIVATIONS[activation]
-        # The order of creation decides which random numbers each sub-module draws: keep it, so that a
-        # seed gives the initial weights that the book's results were measured with.
-        self.linear1 = nn.Linear(d_model, dim_feedforward)  # feed-forward: D -> F
-        self.dropout = nn.Dropout(dropout)  # inside the feed-forward
-        self.linear2 = nn.Linear(dim_feedforward, d_model)  # F -> D
+        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, norm_first)  # linear1, dropout, linear2
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # sub-layer 1: causal self-attention
         self.dropout1 = nn.Dropout(dropout)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # sub-layer 2: cross-attention
@@ -387,8 +391,13 @@ class TransformerDecoderLayer(nn.Module):
         return self.multihead_attn(y, memory, memory, key_padding_mask=memory_key_padding_mask,
                                    average_weights=False)  # (B, T, D), (B, H, T, S)
 
-    def _feed_forward(self, y: Tensor) -> Tensor:
-        return self.linear2(self.dropout(self.activation(self.linear1(y))))  # (B, T, D) -> (B, T, F) -> (B, T, D)
+
+def _stack(layer_class: type, num_layers: int, d_model: int, *args: Any,
+           **layer_kwargs: Any) -> Tuple[nn.ModuleList, Optional[nn.LayerNorm]]:
+    """``num_layers`` new layers, and the final LayerNorm that pre-norm stacks end with (else None)."""
+    positive_int(num_layers, "num_layers")
+    layers = nn.ModuleList(layer_class(d_model, *args, **layer_kwargs) for _ in range(num_layers))
+    return layers, (nn.LayerNorm(d_model) if layer_kwargs.get("norm_first") else None)
 
 
 class TransformerEncoder(nn.Module):
@@ -398,11 +407,8 @@ class TransformerEncoder(nn.Module):
     def __init__(self, num_layers: int, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, **layer_kwargs: Any):
         super().__init__()
-        positive_int(num_layers, "num_layers")
-        self.layers = nn.ModuleList(
-            TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, **layer_kwargs)
-            for _ in range(num_layers))
-        self.norm = nn.LayerNorm(d_model) if layer_kwargs.get("norm_first") else None
+        self.layers, self.norm = _stack(TransformerEncoderLayer, num_layers, d_model, nhead, dim_feedforward,
+                                        dropout, **layer_kwargs)
 
     def forward(self, x: Tensor, *, key_padding_mask: Optional[Tensor] = None,
                 attn_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
@@ -423,11 +429,8 @@ class TransformerDecoder(nn.Module):
     def __init__(self, num_layers: int, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, **layer_kwargs: Any):
         super().__init__()
-        positive_int(num_layers, "num_layers")
-        self.layers = nn.ModuleList(
-            TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, **layer_kwargs)
-            for _ in range(num_layers))
-        self.norm = nn.LayerNorm(d_model) if layer_kwargs.get("norm_first") else None
+        self.layers, self.norm = _stack(TransformerDecoderLayer, num_layers, d_model, nhead, dim_feedforward,
+                                        dropout, **layer_kwargs)
 
     def forward(self, y: Tensor, memory: Tensor, *, tgt_key_padding_mask: Optional[Tensor] = None,
                 memory_key_padding_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:

@@ -32,6 +32,15 @@ WHAT_CAME_NEXT: list[tuple[float, str, str, str]] = [
 ]
 
 
+def _finish(fig, title=None, ax=None, **title_kw):
+    """Every figure builder's last lines: the title, if any (on ``ax``, or over the whole
+    figure), then a tight layout; returns ``fig``."""
+    if title:
+        (ax.set_title if ax is not None else fig.suptitle)(title, **title_kw)
+    fig.tight_layout()
+    return fig
+
+
 def timeline(events: Sequence[tuple[float, str, str, str]] = TIMELINE, *, ax=None):
     """Draw the papers the course follows on a time axis; returns the figure."""
     if ax is None:
@@ -101,10 +110,7 @@ def attention_heatmap(
     ax.set_xlabel("key (attended to)")
     ax.set_ylabel("query (attending)")
     ax.tick_params(axis="y", rotation=0)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title, ax)
 
 
 def rnn_diagram(source: Sequence[str], target: Sequence[str] | None = None, *, ax=None,
@@ -176,10 +182,7 @@ def rnn_diagram(source: Sequence[str], target: Sequence[str] | None = None, *, a
     ax.set_ylim(-0.45 if target is not None else -0.05, 2.2)
     ax.set_aspect("equal")
     ax.axis("off")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title, ax)
 
 
 def _bucket_rows(result):
@@ -226,10 +229,7 @@ def accuracy_by_length(results, *, metric: str = "token_accuracy", ax=None, titl
     ax.grid(alpha=0.3)
     if len(results) > 1:
         ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title, ax)
 
 
 #: colours of correctness_map: beyond the reference, right, wrong, missing
@@ -274,10 +274,7 @@ def correctness_map(predictions: Sequence[Sequence[str]], references: Sequence[S
         ax.set_yticks([])
     ax.legend(handles=[Patch(fc=c, ec="0.5", label=n) for c, n in zip(CORRECTNESS_COLORS[1:], ("right", "wrong", "missing"))],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title, ax)
 
 
 def alignment_heatmap(weights, queries: Sequence[str], keys: Sequence[str], *, truth=None, ax=None,
@@ -323,10 +320,7 @@ def alignment_heatmap(weights, queries: Sequence[str], keys: Sequence[str], *, t
     ax.tick_params(axis="y", rotation=0)
     ax.set_xlabel("source (attended to)")
     ax.set_ylabel("output (attending)")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title, ax)
 
 
 # --------------------------------------------------------------------------- chapter 2: visual attention
@@ -389,10 +383,7 @@ def attention_model_diagram(*, n_inputs: int = 3, ax=None, title: str | None = N
     ax.set_ylim(0, 5.5)
     ax.set_aspect("equal")
     ax.axis("off")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title, ax)
 
 
 def _draw_grid(ax, size: int, grid: int, color: str = "white", lw: float = 0.6) -> None:
@@ -425,10 +416,7 @@ def scene_gallery(scenes, indices: Sequence[int] | None = None, *, ncols: int = 
         if grid:
             _draw_grid(ax, H, scenes.config.grid, color="0.6")
         ax.set_title(textwrap.fill(" ".join(scenes.captions[i]), 24), fontsize=8.5)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title)
 
 
 def playground_figure(points, context, soft: dict, *, dot: dict | None = None, temperature: float = 1.0,
@@ -497,10 +485,7 @@ def playground_figure(points, context, soft: dict, *, dot: dict | None = None, t
     a2.set_ylabel("weight $s_i$")
     a2.legend(fontsize=7.5, loc="upper right")
     a2.set_title(f"$s = \\mathrm{{softmax}}(w\\cdot m / \\tau)$, τ = {temperature:g}", fontsize=10)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title)
 
 
 def caption_attention_grid(image, words: Sequence[str], maps: dict, *, boxes=None, grid: int | None = None,
@@ -548,10 +533,7 @@ def caption_attention_grid(image, words: Sequence[str], maps: dict, *, boxes=Non
                 ax.set_title(word, fontsize=9)
             if t == 0:
                 ax.set_ylabel(name, fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title, fontsize=10)
 
 
 __all__ += ["fraction_figure"]

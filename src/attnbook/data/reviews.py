@@ -263,21 +263,11 @@ class ReviewBatch(dict):
     sentences), ``n_sentences`` (B,), ``labels`` (B,).
     """
 
-    @property
-    def words(self) -> Tensor:
-        return self["words"]
-
-    @property
-    def sentence_lengths(self) -> Tensor:
-        return self["sentence_lengths"]
-
-    @property
-    def n_sentences(self) -> Tensor:
-        return self["n_sentences"]
-
-    @property
-    def labels(self) -> Tensor:
-        return self["labels"]
+    def __getattr__(self, name: str) -> Tensor:  # batch.words is batch["words"]
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"a ReviewBatch has {', '.join(self)}, not {name!r}") from None
 
 
 @dataclass

@@ -34,6 +34,15 @@ function readoutLine() {
   return readout;
 }
 
+// The end of a view's set-up: its parts, then the readout line under them,
+// into the root box, and the root box into the page. Returns the readout.
+function mount(el, root, ...parts) {
+  const readout = readoutLine();
+  root.append(...parts, readout);
+  el.append(root);
+  return readout;
+}
+
 // Send the view's state (example, step, ...) back to Python.
 function saveState(model, values) {
   for (const [name, value] of Object.entries(values)) model.set(name, value);

@@ -52,9 +52,7 @@ function build(model, el) {
   const steps = h("div", "attn-steps");
   const panels = h("div", "attn-panels");
   const caption = h("div", "attn-note");
-  const readout = readoutLine();
-  root.append(steps, panels, caption, readout);
-  el.append(root);
+  const readout = mount(el, root, steps, panels, caption);
 
   function save() {
     saveState(model, { example: ex, step });

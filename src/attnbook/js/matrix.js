@@ -62,10 +62,8 @@ function build(model, el) {
   if (controls.childElementCount) root.append(controls);
 
   const body = h("div", "attn-body");
-  const readout = readoutLine();
-  root.append(body, readout);
+  const readout = mount(el, root, body);
   if (data.note) root.append(h("div", "attn-note", data.note));
-  el.append(root);
 
   function save() {
     saveState(model, { example: ex, selection: sel.slice() });
@@ -157,30 +155,21 @@ function build(model, el) {
         }
         links.push(row);
       }
-      const qText = e.queries.map((q, i) => {
-        const t = svg("text", { x: colW - 6, y: 4 + (i + 0.5) * rowH, "text-anchor": "end", "dominant-baseline": "middle" });
-        t.textContent = short(q);
-        if (short(q) !== q) {
+      // a token beside the lines: shortened, the whole of it in a tooltip
+      const label = (token, attrs, key, index) => {
+        const t = svg("text", { ...attrs, "dominant-baseline": "middle" });
+        t.textContent = short(token);
+        if (short(token) !== token) {
           const tip = svg("title");
-          tip.textContent = q;
+          tip.textContent = token;
           t.append(tip);
         }
-        t.dataset.i = String(i);
+        t.dataset[key] = String(index);
         s.append(t);
         return t;
-      });
-      const kText = e.keys.map((k, j) => {
-        const t = svg("text", { x: colW + gap + 6, y: 4 + (j + 0.5) * rowH, "dominant-baseline": "middle" });
-        t.textContent = short(k);
-        if (short(k) !== k) {
-          const tip = svg("title");
-          tip.textContent = k;
-          t.append(tip);
-        }
-        t.dataset.j = String(j);
-        s.append(t);
-        return t;
-      });
+      };
+      const qText = e.queries.map((q, i) => label(q, { x: colW - 6, y: 4 + (i + 0.5) * rowH, "text-anchor": "end" }, "i", i));
+      const kText = e.keys.map((k, j) => label(k, { x: colW + gap + 6, y: 4 + (j + 0.5) * rowH }, "j", j));
       body.append(s);
       lines = { s, links, qText, kText };
     }

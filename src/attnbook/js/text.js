@@ -36,9 +36,7 @@ function build(model, el) {
   root.append(controls);
   const caption = h("div", "attn-caption");
   const doc = h("div", "attn-doc");
-  const readout = readoutLine();
-  root.append(caption, doc, readout);
-  el.append(root);
+  const readout = mount(el, root, caption, doc);
 
   let cur = null;
 

@@ -38,9 +38,7 @@ function build(model, el) {
 
   const lines = h("div", "attn-tr-lines");
   const summary = h("div", "attn-note");
-  const readout = readoutLine();
-  root.append(lines, summary, readout);
-  el.append(root);
+  const readout = mount(el, root, lines, summary);
 
   let cur = null;
 

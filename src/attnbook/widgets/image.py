@@ -65,25 +65,11 @@ class ImageAttentionView(ExampleView):
     optional_fields = ("steps", "caption", "name")
     default_example_label = "image"
 
-    def __init__(
-        self,
-        image: Any,
-        maps: Any,
-        *,
-        steps: Sequence[str] | None = None,
-        step_label: str = "step",
-        caption: str = "",
-        name: str = "image",
-        normalized: bool = True,
-        decimals: int = 3,
-        size: int = 192,
-        style: str = "heat",
-        smooth: bool = False,
-        title: str = "",
-    ) -> None:
+    def __init__(self, image: Any, maps: Any, *, steps: Sequence[str] | None = None, caption: str = "",
+                 name: str = "image", title: str = "", **options: Any) -> None:
+        # options: build_data's (step_label, normalized, decimals, size, style, smooth)
         example = {"image": image, "maps": maps, "steps": steps, "caption": caption, "name": name}
-        super().__init__([example], title=title, step_label=step_label, normalized=normalized, decimals=decimals,
-                         size=size, style=style, smooth=smooth)
+        super().__init__([example], title=title, **options)
 
     @staticmethod
     def build_data(

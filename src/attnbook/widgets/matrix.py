@@ -89,27 +89,11 @@ class AttentionMatrixView(ExampleView):
     tuple_fields = ("weights", "queries", "keys")
     default_example_label = "example"
 
-    def __init__(
-        self,
-        weights: Any,
-        queries: Sequence[str],
-        keys: Sequence[str] | None = None,
-        *,
-        axes: Any = None,
-        normalized: bool = True,
-        decimals: int = 3,
-        show_values: bool | None = None,
-        lines: bool = True,
-        query_label: str = "query",
-        key_label: str = "key",
-        title: str = "",
-        note: str = "",
-    ) -> None:
+    def __init__(self, weights: Any, queries: Sequence[str], keys: Sequence[str] | None = None, *,
+                 title: str = "", **options: Any) -> None:
+        # options: build_data's (axes, normalized, decimals, show_values, lines, query_label, key_label, note)
         example = {"weights": weights, "queries": queries, "keys": keys, "name": title or "example"}
-        super().__init__(
-            [example], title=title, axes=axes, normalized=normalized, decimals=decimals, show_values=show_values,
-            lines=lines, query_label=query_label, key_label=key_label, note=note,
-        )
+        super().__init__([example], title=title, **options)
 
     def initial_state(self, data: dict) -> dict:
         return {"selection": [0] * len(data["axes"])}

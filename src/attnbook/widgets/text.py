@@ -42,24 +42,13 @@ class TextAttentionView(ExampleView):
     optional_fields = ("sentence_weights", "label", "prediction", "name")
     default_example_label = "document"
 
-    def __init__(
-        self,
-        sentences: Sequence[Any],
-        word_weights: Sequence[Any],
-        sentence_weights: Sequence[float] | None = None,
-        *,
-        label: str | None = None,
-        prediction: str | None = None,
-        name: str = "document",
-        normalized: bool = True,
-        decimals: int = 3,
-        scale_by_sentence: bool = True,
-        title: str = "",
-    ) -> None:
+    def __init__(self, sentences: Sequence[Any], word_weights: Sequence[Any],
+                 sentence_weights: Sequence[float] | None = None, *, label: str | None = None,
+                 prediction: str | None = None, name: str = "document", title: str = "", **options: Any) -> None:
+        # options: build_data's (normalized, decimals, scale_by_sentence)
         example = {"sentences": sentences, "word_weights": word_weights, "sentence_weights": sentence_weights,
                    "label": label, "prediction": prediction, "name": name}
-        super().__init__([example], title=title, normalized=normalized, decimals=decimals,
-                         scale_by_sentence=scale_by_sentence)
+        super().__init__([example], title=title, **options)
 
     @staticmethod
     def build_data(
