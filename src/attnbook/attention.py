@@ -45,6 +45,8 @@ __all__ = [
     "LuongAttention",
     "scaled_dot_product_attention",
     "MultiHeadAttention",
+    "split_heads",
+    "merge_heads",
 ]
 
 LUONG_SCORES = ("dot", "general", "concat")
@@ -490,8 +492,6 @@ def _check_qkv(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], dropout_
 # 5. multi-head attention
 # ---------------------------------------------------------------------------
 
-__all__ += ["split_heads", "merge_heads"]
-
 
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
     """``(B, T, D)`` -> ``(B, H, T, Dh)``: each position's D numbers cut into H heads of Dh = D / H.
@@ -546,11 +546,8 @@ class MultiHeadAttention(nn.Module):
         vdim: int | None = None,
     ):
         super().__init__()
-        for name, value in (("embed_dim", embed_dim), ("num_heads", num_heads), ("kdim", kdim), ("vdim", vdim)):
-            if value is None and name in ("kdim", "vdim"):
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_ints(embed_dim=embed_dim, num_heads=num_heads,
+                            **{name: v for name, v in (("kdim", kdim), ("vdim", vdim)) if v is not None})
         if embed_dim % num_heads != 0:
             raise ValueError(
                 f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}"

@@ -8,7 +8,8 @@ input").
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from numbers import Integral
+from typing import Any, List, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -21,10 +22,16 @@ __all__ = [
     "check_dtype",
     "positive_int",
     "check_positive_ints",
+    "positive_int_list",
     "check_probability",
     "check_ids",
     "check_src",
     "check_tgt",
+    "check_images",
+    "check_patch_size",
+    "check_layer_weights",
+    "check_choice",
+    "check_tokens",
 ]
 
 INTEGER_DTYPES = (torch.long, torch.int32, torch.int64)
@@ -83,16 +90,27 @@ def check_dtype(x: Tensor, name: str, module: nn.Module) -> None:
 
 
 def positive_int(value: Any, name: str) -> int:
-    """``value`` itself, once checked to be a positive integer (``True`` is not one)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    """``value`` as an ``int``, once checked to be a positive integer (a NumPy integer is one,
+    ``True`` is not)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return int(value)
 
 
 def check_positive_ints(**values: Any) -> None:
     """Raise ``ValueError`` naming the first value that is not a positive integer."""
     for name, value in values.items():
         positive_int(value, name)
+
+
+def positive_int_list(values: Any, name: str) -> List[int]:
+    """``values`` as a non-empty list of ints, once checked to be positive integers."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name} must be a list of positive integers, got {values!r}")
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} is empty")
+    return [positive_int(v, f"every entry of {name}") for v in values]
 
 
 def check_probability(p: Any, name: str = "dropout") -> None:
@@ -144,9 +162,6 @@ def check_tgt(tgt_in: Any, batch_size: int, name: str = "tgt_in", other: str = "
         raise ValueError(f"{name} must hold integer token ids, got dtype {tgt_in.dtype}")
 
 
-__all__ += ["check_images", "check_patch_size", "check_layer_weights"]
-
-
 def check_images(images: Any, name: str = "images", *, channels: int | None = None,
                  size: Sequence[int] | None = None) -> None:
     """``images`` is a floating-point ``(B, C, H, W)`` batch, with ``channels`` channels and
@@ -173,9 +188,6 @@ def check_layer_weights(weights: Any, name: str = "weights") -> None:
     """``weights`` stacks every layer's self-attention weights: ``(L, B, H, T, T)``."""
     if not isinstance(weights, Tensor) or weights.dim() != 5 or weights.shape[-1] != weights.shape[-2]:
         raise ValueError(f"{name} must be (L, B, H, T, T) self-attention weights, got shape {shape_of(weights)}")
-
-
-__all__ += ["check_choice", "check_tokens"]
 
 
 def check_choice(value: Any, name: str, choices: Sequence[Any]) -> None:

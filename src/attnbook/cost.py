@@ -47,7 +47,7 @@ from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from .attention import MultiHeadAttention, scaled_dot_product_attention
-from .checks import check_choice
+from .checks import check_choice, check_positive_ints, positive_int_list
 
 __all__ = [
     "LAYER_KINDS",
@@ -119,12 +119,6 @@ def forward_backward_step(fn: Callable[[], Tensor], grad: Tensor, tensors: Seque
     return step
 
 
-def _check_positive(**values: int) -> None:
-    for name, v in values.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-
-
 class _SelfAttention(nn.Module):
     """One self-attention layer ``(B, n, d) -> (B, n, d)``; the weights are dropped."""
 
@@ -151,7 +145,7 @@ def make_layer(kind: str, d: int, *, heads: int = 1, seed: int = 0) -> nn.Module
     """A ``"rnn"`` (tanh, ``nn.RNN``) or ``"attention"`` (``MultiHeadAttention``) layer
     mapping ``(B, n, d)`` to ``(B, n, d)``, with seeded weights."""
     check_choice(kind, "kind", LAYER_KINDS)
-    _check_positive(d=d, heads=heads)
+    check_positive_ints(d=d, heads=heads)
     torch.manual_seed(seed)
     return _Recurrent(d) if kind == "rnn" else _SelfAttention(d, heads)
 
@@ -166,7 +160,7 @@ def _device(device) -> torch.device:
 def _layer_step(kind: str, n: int, d: int, *, batch: int, heads: int, backward: bool,
                 seed: int, device=None) -> Callable[[], None]:
     """One forward (+ backward) pass of a seeded ``kind`` layer on a fixed ``(batch, n, d)`` input."""
-    _check_positive(n=n, d=d, batch=batch)
+    check_positive_ints(n=n, d=d, batch=batch)
     device = _device(device)
     layer = make_layer(kind, d, heads=heads, seed=seed).to(device)
     g = torch.Generator().manual_seed(seed)
@@ -201,7 +195,7 @@ def compare_layers(lengths: Sequence[int], widths: Sequence[int] = (64,), *, bat
     ``{"d", "n", "rnn_s", "attention_s"}`` (median seconds of forward + backward),
     ordered by ``d``, then ``n``. ``device`` (default: the CPU) may be ``"cuda"``.
     """
-    lengths, widths = _positive_list(lengths, "lengths"), _positive_list(widths, "widths")
+    lengths, widths = positive_int_list(lengths, "lengths"), positive_int_list(widths, "widths")
     rows = []
     for d in widths:
         for n in lengths:
@@ -236,7 +230,7 @@ def thread_scaling(n: int, d: int, threads: Sequence[int], *, batch: int = 8, he
     All (layer, threads) combinations take turns, so they are measured under
     the same conditions. Returns ``{"rnn": {threads: s}, "attention": {threads: s}}``.
     """
-    threads = _positive_list(threads, "threads")
+    threads = positive_int_list(threads, "threads")
     steps = {}
     for kind in LAYER_KINDS:
         step = _layer_step(kind, n, d, batch=batch, heads=heads, backward=True, seed=seed)
@@ -282,7 +276,7 @@ def matrix_products(kind: str, n: int, d: int, *, batch: int = 8, heads: int = 1
     A recurrence needs one product per position for ``U h_{t-1}``, each waiting
     for the one before; self-attention needs the same few products at any ``n``.
     """
-    _check_positive(n=n, d=d, batch=batch)
+    check_positive_ints(n=n, d=d, batch=batch)
     layer = make_layer(kind, d, heads=heads, seed=seed)
     x = torch.randn(batch, n, d, generator=torch.Generator().manual_seed(seed), requires_grad=True)
     with _CountProducts() as fwd:
@@ -300,18 +294,7 @@ def count_products(lengths: Sequence[int], d: int, *, batch: int = 8, heads: int
     one row ``{"n", "rnn": {...}, "attention": {...}}`` per length."""
     return [{"n": n, **{kind: matrix_products(kind, n, d, batch=batch, heads=heads, seed=seed)["forward"]
                         for kind in LAYER_KINDS}}
-            for n in _positive_list(lengths, "lengths")]
-
-
-def _positive_list(values: Sequence[int], name: str) -> List[int]:
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise ValueError(f"{name} must be a list of positive integers, got {values!r}")
-    values = list(values)
-    if not values:
-        raise ValueError(f"{name} is empty")
-    for v in values:
-        _check_positive(**{f"every entry of {name}": v})
-    return [int(v) for v in values]
+            for n in positive_int_list(lengths, "lengths")]
 
 
 def analytic_cost(kind: str, n: int, d: int) -> Dict[str, int]:
@@ -326,7 +309,7 @@ def analytic_cost(kind: str, n: int, d: int) -> Dict[str, int]:
       the last output: ``n`` through the recurrence, 1 through attention.
     """
     check_choice(kind, "kind", LAYER_KINDS)
-    _check_positive(n=n, d=d)
+    check_positive_ints(n=n, d=d)
     if kind == "rnn":
         return {"multiply_adds": 2 * n * d * d, "sequential_steps": n, "max_path_length": n}
     return {"multiply_adds": 4 * n * d * d + 2 * n * n * d, "sequential_steps": 1, "max_path_length": 1}
@@ -343,7 +326,7 @@ def gradient_by_distance(kind: str, n: int, d: int, *, seed: int = 0, heads: int
     ``dtype=torch.float64`` follows a fading gradient far below float32's
     smallest number (about 1e-45), where float32 gives exactly 0.
     """
-    _check_positive(n=n, d=d)
+    check_positive_ints(n=n, d=d)
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     layer = make_layer(kind, d, heads=heads, seed=seed).to(dtype)
@@ -360,7 +343,7 @@ def num_threads(n: Optional[int]) -> Iterator[int]:
     """Run the block with ``torch.set_num_threads(n)`` (None: leave as is); restore afterwards."""
     before = torch.get_num_threads()
     if n is not None:
-        _check_positive(n=n)
+        check_positive_ints(n=n)
         torch.set_num_threads(int(n))
     try:
         yield torch.get_num_threads()
@@ -371,7 +354,7 @@ def num_threads(n: Optional[int]) -> Iterator[int]:
 def attention_matrix_bytes(n: int, *, batch: int = 1, heads: int = 1, dtype: torch.dtype = torch.float32) -> int:
     """Bytes of the ``(batch, heads, n, n)`` weights a readable attention keeps for
     the backward pass (a fused kernel recomputes them instead of storing them)."""
-    _check_positive(n=n, batch=batch, heads=heads)
+    check_positive_ints(n=n, batch=batch, heads=heads)
     return batch * heads * n * n * torch.empty(0, dtype=dtype).element_size()
 
 
@@ -407,8 +390,8 @@ def attention_kernels(lengths: Sequence[int], *, batch: int = 1, heads: int = 4,
     (median seconds of forward + backward, taking turns), and ``max_difference``
     between the two outputs.
     """
-    lengths = _positive_list(lengths, "lengths")
-    _check_positive(batch=batch, heads=heads, head_dim=head_dim)
+    lengths = positive_int_list(lengths, "lengths")
+    check_positive_ints(batch=batch, heads=heads, head_dim=head_dim)
     g = torch.Generator().manual_seed(seed)
     rows = []
     for n in lengths:

@@ -18,7 +18,17 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["ExerciseMismatch", "Case", "check_against"]
+__all__ = [
+    "ExerciseMismatch",
+    "Case",
+    "check_against",
+    "check_patchify",
+    "check_attention_rollout",
+    "check_scaled_dot_product_attention",
+    "check_split_heads",
+    "check_merge_heads",
+    "check_causal_mask",
+]
 
 
 class ExerciseMismatch(AssertionError):
@@ -113,8 +123,6 @@ def check_against(candidate: Callable, reference: Callable, cases: Iterable[Case
 
 
 # --- Chapter 6: patchify and attention rollout --------------------------------------------------
-
-__all__ += ["check_patchify", "check_attention_rollout"]
 
 
 def _check_with_hints(candidate: Callable, reference: Callable, cases: Sequence[Case], *, name: str,
@@ -234,8 +242,6 @@ def check_attention_rollout(fn: Callable) -> str:
 
 
 # --- Chapters 5a and 5b: scaled dot-product attention, heads, the causal mask ---------------------
-
-__all__ += ["check_scaled_dot_product_attention", "check_split_heads", "check_merge_heads", "check_causal_mask"]
 
 
 def _attention_by_hand(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, *, scale: float | None = None,

@@ -10,8 +10,22 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["TIMELINE", "WHAT_CAME_NEXT", "timeline", "attention_heatmap", "rnn_diagram", "accuracy_by_length", "correctness_map",
-           "alignment_heatmap"]
+__all__ = [
+    "TIMELINE",
+    "WHAT_CAME_NEXT",
+    "timeline",
+    "attention_heatmap",
+    "rnn_diagram",
+    "accuracy_by_length",
+    "correctness_map",
+    "alignment_heatmap",
+    "attention_model_diagram",
+    "scene_gallery",
+    "playground_figure",
+    "caption_attention_grid",
+    "fraction_figure",
+    "mask_figure",
+]
 
 #: (year, short name, paper, citation key) — the path the book follows.
 TIMELINE: list[tuple[float, str, str, str]] = [
@@ -325,8 +339,6 @@ def alignment_heatmap(weights, queries: Sequence[str], keys: Sequence[str], *, t
 
 # --------------------------------------------------------------------------- chapter 2: visual attention
 
-__all__ += ["attention_model_diagram", "scene_gallery", "playground_figure", "caption_attention_grid"]
-
 
 def attention_model_diagram(*, n_inputs: int = 3, ax=None, title: str | None = None):
     """The attention model as a schematic (the note's figure); returns the figure.
@@ -536,9 +548,6 @@ def caption_attention_grid(image, words: Sequence[str], maps: dict, *, boxes=Non
     return _finish(fig, title, fontsize=10)
 
 
-__all__ += ["fraction_figure"]
-
-
 def fraction_figure(fraction: float, fractions: Sequence[float], accuracy: dict, predictions: dict, images, labels,
                     *, compare: tuple[str, str] = ("ViT", "CNN"), colors: dict | None = None, max_examples: int = 8):
     """Test accuracy against the share of the training data (one line per model, a dotted line at
@@ -587,8 +596,6 @@ def fraction_figure(fraction: float, fractions: Sequence[float], accuracy: dict,
 
 
 # --------------------------------------------------------------------------- chapter 5: masks
-
-__all__ += ["mask_figure"]
 
 
 def mask_figure(mask, weights, queries: Sequence[str], keys: Sequence[str], *, applied=None, title: str = "",

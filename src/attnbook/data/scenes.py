@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from .. import resolve_seed
-from ..checks import check_choice
+from ..checks import check_choice, check_positive_ints
 from .vocab import Vocab
 
 __all__ = [
@@ -83,11 +83,8 @@ class SceneConfig:
     n_test_per_count: int = 200  # test scenes per object count
 
     def __post_init__(self) -> None:
-        for name in ("image_size", "grid", "object_size", "min_objects", "max_objects", "n_train",
-                     "n_test_per_count"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_ints(**{name: getattr(self, name) for name in (
+            "image_size", "grid", "object_size", "min_objects", "max_objects", "n_train", "n_test_per_count")})
         if self.image_size % self.grid:
             raise ValueError(
                 f"image_size={self.image_size} must be a multiple of grid={self.grid} "
