@@ -22,12 +22,12 @@ __all__ = [
     "ExerciseMismatch",
     "Case",
     "check_against",
-    "check_patchify",
-    "check_attention_rollout",
     "check_scaled_dot_product_attention",
     "check_split_heads",
     "check_merge_heads",
     "check_causal_mask",
+    "check_patchify",
+    "check_attention_rollout",
 ]
 
 
@@ -122,9 +122,6 @@ def check_against(candidate: Callable, reference: Callable, cases: Iterable[Case
     return f"✓ {name} agrees with the package's on all {len(cases)} cases"
 
 
-# --- Chapter 6: patchify and attention rollout --------------------------------------------------
-
-
 def _check_with_hints(candidate: Callable, reference: Callable, cases: Sequence[Case], *, name: str,
                       mistakes: Sequence[tuple[str, Callable]], rule: str) -> str:
     """:func:`check_against`, and on a mismatch two more lines: which common mistake the reader's
@@ -149,96 +146,6 @@ def _check_with_hints(candidate: Callable, reference: Callable, cases: Sequence[
             break
         raise ExerciseMismatch(f"{message}\n{rule}") from err.__cause__
 
-
-def check_patchify(fn: Callable) -> str:
-    """Compare the reader's ``fn(images, patch_size)`` with :func:`attnbook.vit.patchify` on random
-    ``(B, C, H, W)`` batches (one and several channels, square and oblong images, patches from one
-    pixel to the whole image). ``fn`` must also refuse an image that ``patch_size`` does not divide:
-    any exception counts (the package raises ``ValueError``); returning patches that silently drop
-    the leftover pixels fails."""
-    from einops import rearrange
-
-    from .vit import patchify
-
-    g = torch.Generator().manual_seed(0)
-    shapes = [((1, 1, 4, 4), 2, "one 4×4 greyscale image, 2×2 patches"),
-              ((2, 3, 6, 6), 3, "two 6×6 RGB images, 3×3 patches"),
-              ((3, 2, 8, 12), 4, "three 8×12 images with 2 channels, 4×4 patches (a 2×3 grid)"),
-              ((2, 1, 6, 4), 2, "two 6×4 images, 2×2 patches (a 3×2 grid)"),
-              ((2, 3, 4, 4), 1, "two 4×4 RGB images, 1×1 patches"),
-              ((1, 3, 8, 8), 8, "one 8×8 RGB image, a single 8×8 patch")]
-    cases = [Case(what, (torch.rand(shape, generator=g), p)) for shape, p, what in shapes]
-
-    def patched(pattern: str) -> Callable:
-        return lambda images, p: rearrange(images, f"b c (rows p1) (cols p2) -> {pattern}", p1=p, p2=p)
-
-    mistakes = [("you number the patches down the columns first", patched("b (cols rows) (c p1 p2)")),
-                ("you flatten each patch channels last, (p, p, C)", patched("b (rows cols) (p1 p2 c)")),
-                ("you flatten each patch's pixels column by column", patched("b (rows cols) (c p2 p1)")),
-                ("you keep the patches' rows and columns as two axes", patched("b rows cols (c p1 p2)"))]
-    rule = ("The package's patchify: (B, C, H, W) -> (B, N, C·p·p); patch 1 is the top-left p × p block, "
-            "patch 2 its right neighbour (reading order, along the top row first); each patch is flattened "
-            "channel by channel, and within a channel row by row, as the image is stored.")
-    report = _check_with_hints(fn, patchify, cases, name="patchify", mistakes=mistakes, rule=rule)
-
-    refused = []
-    for shape, p in (((2, 1, 10, 10), 3), ((1, 3, 8, 6), 4)):
-        images = torch.rand(shape, generator=g)
-        what = f"a {shape[2]}×{shape[3]} image with patch_size={p}, which does not divide it"
-        try:
-            got = fn(images.clone(), p)
-        except Exception as err:
-            refused.append(type(err).__name__)
-            continue
-        raise ExerciseMismatch(
-            f"{what}: the package raises ValueError, but your patchify returned {_describe(got)}. "
-            "An image that is not a whole number of patches must be refused, not cropped: raise an error "
-            "(best a ValueError naming the sizes, as the package does; any exception passes this check).")
-    kinds = ", ".join(sorted(set(refused)))
-    note = "" if set(refused) == {"ValueError"} else "; the package raises ValueError, naming the sizes"
-    return f"{report}, and refuses the {len(refused)} image sizes that patch_size does not divide ({kinds}{note})"
-
-
-def check_attention_rollout(fn: Callable) -> str:
-    """Compare the reader's ``fn(weights)`` with :func:`attnbook.vit.attention_rollout` (its default,
-    with the residual) on random stacks of row-stochastic attention ``(L, B, H, T, T)``: one head
-    (nothing to average) and several, one layer and several, soft and one-hot (hard) rows. The
-    package's convention, stated when the check fails: per layer, average the heads, take
-    ``(A + I) / 2`` with the rows renormalised, and multiply the layers as ``A_L ⋯ A_1``."""
-    from .vit import attention_rollout
-
-    g = torch.Generator().manual_seed(0)
-
-    def soft(L: int, B: int, H: int, T: int) -> Tensor:
-        return (2 * torch.randn(L, B, H, T, T, generator=g)).softmax(-1)  # (L, B, H, T, T), rows sum to 1
-
-    def hard(L: int, B: int, H: int, T: int) -> Tensor:
-        picks = torch.randint(T, (L, B, H, T), generator=g)
-        return torch.nn.functional.one_hot(picks, T).float()  # (L, B, H, T, T), one 1 per row
-
-    cases = [Case("L=1 layer, B=1, H=1 head (nothing to average), T=3 tokens", (soft(1, 1, 1, 3),)),
-             Case("L=2 layers, B=2, H=1 head, T=5", (soft(2, 2, 1, 5),)),
-             Case("L=1 layer, B=2, H=4 heads to average, T=5", (soft(1, 2, 4, 5),)),
-             Case("L=2 layers, B=3, H=4 heads, T=17 (a [CLS] and 16 patches)", (soft(2, 3, 4, 17),)),
-             Case("L=3 layers, B=2, H=2 heads, T=6", (soft(3, 2, 2, 6),)),
-             Case("L=4 layers, B=2, H=3 heads, T=4, one-hot (hard) attention rows", (hard(4, 2, 3, 4),))]
-
-    def residual_unnormalised(w: Tensor) -> Tensor:
-        eye = torch.eye(w.shape[-1])
-        rollout = eye.expand(w.shape[1], -1, -1)
-        for a in w.mean(2):  # (B, T, T) per layer
-            rollout = (a + eye) @ rollout
-        return rollout
-
-    mistakes = [("you leave out the identity (the residual connection)",
-                 lambda w: attention_rollout(w, residual=False)),
-                ("you multiply the layers in the wrong order, A_1 ⋯ A_L", lambda w: attention_rollout(w.flip(0))),
-                ("you add the identity but do not renormalise the rows", residual_unnormalised),
-                ("you use the first head instead of averaging the heads", lambda w: attention_rollout(w[:, :, :1]))]
-    rule = ("The package's rollout: for each layer, average the heads (dimension 2) to get A (B, T, T), take "
-            "(A + I) / 2 for the residual connection and renormalise its rows to sum to 1; then multiply the "
-            "layers with the first on the right, R = A_L ⋯ A_1, starting from the identity. R is (B, T, T).")
-    return _check_with_hints(fn, attention_rollout, cases, name="attention_rollout", mistakes=mistakes, rule=rule)
 
 
 # --- Chapters 5a and 5b: scaled dot-product attention, heads, the causal mask ---------------------
@@ -385,3 +292,97 @@ def check_causal_mask(fn: Callable) -> str:
     rule = ("The package's causal_mask(T): a torch.bool (T, T) tensor, True on and below the diagonal "
             "(row t: keys 0..t), e.g. torch.ones(T, T, dtype=torch.bool).tril().")
     return _check_with_hints(fn, causal_mask, cases, name="causal_mask", mistakes=mistakes, rule=rule)
+
+
+# --- Chapter 6: patchify and attention rollout --------------------------------------------------
+
+
+def check_patchify(fn: Callable) -> str:
+    """Compare the reader's ``fn(images, patch_size)`` with :func:`attnbook.vit.patchify` on random
+    ``(B, C, H, W)`` batches (one and several channels, square and oblong images, patches from one
+    pixel to the whole image). ``fn`` must also refuse an image that ``patch_size`` does not divide:
+    any exception counts (the package raises ``ValueError``); returning patches that silently drop
+    the leftover pixels fails."""
+    from einops import rearrange
+
+    from .vit import patchify
+
+    g = torch.Generator().manual_seed(0)
+    shapes = [((1, 1, 4, 4), 2, "one 4×4 greyscale image, 2×2 patches"),
+              ((2, 3, 6, 6), 3, "two 6×6 RGB images, 3×3 patches"),
+              ((3, 2, 8, 12), 4, "three 8×12 images with 2 channels, 4×4 patches (a 2×3 grid)"),
+              ((2, 1, 6, 4), 2, "two 6×4 images, 2×2 patches (a 3×2 grid)"),
+              ((2, 3, 4, 4), 1, "two 4×4 RGB images, 1×1 patches"),
+              ((1, 3, 8, 8), 8, "one 8×8 RGB image, a single 8×8 patch")]
+    cases = [Case(what, (torch.rand(shape, generator=g), p)) for shape, p, what in shapes]
+
+    def patched(pattern: str) -> Callable:
+        return lambda images, p: rearrange(images, f"b c (rows p1) (cols p2) -> {pattern}", p1=p, p2=p)
+
+    mistakes = [("you number the patches down the columns first", patched("b (cols rows) (c p1 p2)")),
+                ("you flatten each patch channels last, (p, p, C)", patched("b (rows cols) (p1 p2 c)")),
+                ("you flatten each patch's pixels column by column", patched("b (rows cols) (c p2 p1)")),
+                ("you keep the patches' rows and columns as two axes", patched("b rows cols (c p1 p2)"))]
+    rule = ("The package's patchify: (B, C, H, W) -> (B, N, C·p·p); patch 1 is the top-left p × p block, "
+            "patch 2 its right neighbour (reading order, along the top row first); each patch is flattened "
+            "channel by channel, and within a channel row by row, as the image is stored.")
+    report = _check_with_hints(fn, patchify, cases, name="patchify", mistakes=mistakes, rule=rule)
+
+    refused = []
+    for shape, p in (((2, 1, 10, 10), 3), ((1, 3, 8, 6), 4)):
+        images = torch.rand(shape, generator=g)
+        what = f"a {shape[2]}×{shape[3]} image with patch_size={p}, which does not divide it"
+        try:
+            got = fn(images.clone(), p)
+        except Exception as err:
+            refused.append(type(err).__name__)
+            continue
+        raise ExerciseMismatch(
+            f"{what}: the package raises ValueError, but your patchify returned {_describe(got)}. "
+            "An image that is not a whole number of patches must be refused, not cropped: raise an error "
+            "(best a ValueError naming the sizes, as the package does; any exception passes this check).")
+    kinds = ", ".join(sorted(set(refused)))
+    note = "" if set(refused) == {"ValueError"} else "; the package raises ValueError, naming the sizes"
+    return f"{report}, and refuses the {len(refused)} image sizes that patch_size does not divide ({kinds}{note})"
+
+
+def check_attention_rollout(fn: Callable) -> str:
+    """Compare the reader's ``fn(weights)`` with :func:`attnbook.vit.attention_rollout` (its default,
+    with the residual) on random stacks of row-stochastic attention ``(L, B, H, T, T)``: one head
+    (nothing to average) and several, one layer and several, soft and one-hot (hard) rows. The
+    package's convention, stated when the check fails: per layer, average the heads, take
+    ``(A + I) / 2`` with the rows renormalised, and multiply the layers as ``A_L ⋯ A_1``."""
+    from .vit import attention_rollout
+
+    g = torch.Generator().manual_seed(0)
+
+    def soft(L: int, B: int, H: int, T: int) -> Tensor:
+        return (2 * torch.randn(L, B, H, T, T, generator=g)).softmax(-1)  # (L, B, H, T, T), rows sum to 1
+
+    def hard(L: int, B: int, H: int, T: int) -> Tensor:
+        picks = torch.randint(T, (L, B, H, T), generator=g)
+        return torch.nn.functional.one_hot(picks, T).float()  # (L, B, H, T, T), one 1 per row
+
+    cases = [Case("L=1 layer, B=1, H=1 head (nothing to average), T=3 tokens", (soft(1, 1, 1, 3),)),
+             Case("L=2 layers, B=2, H=1 head, T=5", (soft(2, 2, 1, 5),)),
+             Case("L=1 layer, B=2, H=4 heads to average, T=5", (soft(1, 2, 4, 5),)),
+             Case("L=2 layers, B=3, H=4 heads, T=17 (a [CLS] and 16 patches)", (soft(2, 3, 4, 17),)),
+             Case("L=3 layers, B=2, H=2 heads, T=6", (soft(3, 2, 2, 6),)),
+             Case("L=4 layers, B=2, H=3 heads, T=4, one-hot (hard) attention rows", (hard(4, 2, 3, 4),))]
+
+    def residual_unnormalised(w: Tensor) -> Tensor:
+        eye = torch.eye(w.shape[-1])
+        rollout = eye.expand(w.shape[1], -1, -1)
+        for a in w.mean(2):  # (B, T, T) per layer
+            rollout = (a + eye) @ rollout
+        return rollout
+
+    mistakes = [("you leave out the identity (the residual connection)",
+                 lambda w: attention_rollout(w, residual=False)),
+                ("you multiply the layers in the wrong order, A_1 ⋯ A_L", lambda w: attention_rollout(w.flip(0))),
+                ("you add the identity but do not renormalise the rows", residual_unnormalised),
+                ("you use the first head instead of averaging the heads", lambda w: attention_rollout(w[:, :, :1]))]
+    rule = ("The package's rollout: for each layer, average the heads (dimension 2) to get A (B, T, T), take "
+            "(A + I) / 2 for the residual connection and renormalise its rows to sum to 1; then multiply the "
+            "layers with the first on the right, R = A_L ⋯ A_1, starting from the identity. R is (B, T, T).")
+    return _check_with_hints(fn, attention_rollout, cases, name="attention_rollout", mistakes=mistakes, rule=rule)
