@@ -343,7 +343,7 @@ def check_patchify(fn: Callable) -> str:
             "(best a ValueError naming the sizes, as the package does; any exception passes this check).")
     kinds = ", ".join(sorted(set(refused)))
     note = "" if set(refused) == {"ValueError"} else "; the package raises ValueError, naming the sizes"
-    return f"{report}, and refuses the {len(refused)} image sizes that patch_size does not divide ({kinds}{note})"
+    return f"{report},\n  and refuses the {len(refused)} image sizes that patch_size does not divide ({kinds}{note})"
 
 
 def check_attention_rollout(fn: Callable) -> str:
