@@ -46,18 +46,6 @@ def crops(images, p):
     return images.unfold(2, p, p).unfold(3, p, p).permute(0, 2, 3, 1, 4, 5).reshape(B, -1, C * p * p)
 
 
-@pytest.mark.parametrize("fn, match", [
-    (patches_column_first, r"case 1 of 6 .*\n.*number the patches down the columns first"),
-    (channels_last, r"case 2 of 6 \(two 6×6 RGB images.*\n.*channels last"),
-    (crops, r"10×10 image with patch_size=3.*returned a tensor of shape \(2, 9, 9\).*must be refused"),
-])
-def test_check_patchify_names_the_mistake(fn, match):
-    with pytest.raises(ExerciseMismatch, match=match) as err:
-        check_patchify(fn)
-    if fn is not crops:
-        assert "reading order" in str(err.value) and "channel by channel" in str(err.value)
-
-
 def test_check_patchify_accepts_any_error_on_sizes_it_cannot_cut_but_says_what_the_package_raises():
     def reshape_only(images, p):   # a reshape that does not fit raises RuntimeError
         B, C, H, W = images.shape
@@ -91,15 +79,26 @@ def first_head(weights):
     return loop_rollout(weights[:, :, :1])
 
 
-@pytest.mark.parametrize("fn, match", [
-    (without_identity, r"case 1 of 6 .*\n.*leave out the identity"),
-    (layers_reversed, r"case 2 of 6 \(L=2 layers.*\n.*wrong order, A_1 ⋯ A_L"),
-    (first_head, r"case 3 of 6 \(L=1 layer, B=2, H=4 heads.*\n.*first head instead of averaging"),
-])
-def test_check_attention_rollout_names_the_mistake_and_the_convention(fn, match):
+PATCHIFY_RULE = ("reading order", "channel by channel")
+ROLLOUT_RULE = ("(A + I) / 2", "renormalise", "A_L ⋯ A_1")
+
+
+@pytest.mark.parametrize("check, fn, match, rule", [
+    (check_patchify, patches_column_first, r"case 1 of 6 .*\n.*number the patches down the columns first",
+     PATCHIFY_RULE),
+    (check_patchify, channels_last, r"case 2 of 6 \(two 6×6 RGB images.*\n.*channels last", PATCHIFY_RULE),
+    (check_patchify, crops, r"10×10 image with patch_size=3.*returned a tensor of shape \(2, 9, 9\).*must be refused",
+     ()),
+    (check_attention_rollout, without_identity, r"case 1 of 6 .*\n.*leave out the identity", ROLLOUT_RULE),
+    (check_attention_rollout, layers_reversed, r"case 2 of 6 \(L=2 layers.*\n.*wrong order, A_1 ⋯ A_L", ROLLOUT_RULE),
+    (check_attention_rollout, first_head, r"case 3 of 6 \(L=1 layer, B=2, H=4 heads.*\n.*first head instead of averaging",
+     ROLLOUT_RULE),
+], ids=lambda x: getattr(x, "__name__", None))
+def test_a_checker_names_the_mistake_and_the_convention(check, fn, match, rule):
     with pytest.raises(ExerciseMismatch, match=match) as err:
-        check_attention_rollout(fn)
-    assert "(A + I) / 2" in str(err.value) and "renormalise" in str(err.value) and "A_L ⋯ A_1" in str(err.value)
+        check(fn)
+    for text in rule:
+        assert text in str(err.value)
 
 
 def test_check_attention_rollout_reports_a_wrong_shape_and_an_exception():
