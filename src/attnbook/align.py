@@ -48,7 +48,7 @@ def true_positions(example: Example) -> List[Tuple[int, ...]]:
     return [(int(a),) if a >= 0 else () for a in example.alignment]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def attention_on_references(
     model: nn.Module,
     examples: Sequence[Example],
@@ -161,7 +161,7 @@ def alignment_accuracy(
     return {"accuracy": correct / n, "chance": chance / n, "n_tokens": n}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def decode_with_attention(
     model: nn.Module,
     sources: Sequence[Sequence[str]],

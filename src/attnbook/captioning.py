@@ -333,7 +333,7 @@ class Captioner(nn.Module):
             None if picked[0] is None else torch.stack(picked, dim=1),  # (B, T)
         )
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def greedy_decode(self, images: Tensor, *, max_len: int = 12) -> DecodeOutput:
         """Caption a batch, always taking the most likely next word.
 
@@ -556,7 +556,7 @@ def attention_correctness(weights: Tensor, regions: Tensor) -> Dict[str, float]:
             "uniform": float(uniform.mean()), "words": n}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def caption_attention(model: Captioner, batch: CaptionBatch) -> Tensor:
     """The attention map of every reference word (teacher forcing): ``(B, T, N)``.
 
@@ -650,7 +650,7 @@ def caption_breakdown(
     return {k: v / len(references) for k, v in counts.items()}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def scene_attention_maps(
     model: Captioner,
     data: SceneData,

@@ -50,7 +50,7 @@ def greedy_decode(step: Callable[[Tensor, Any], Step], state: Any, *, batch_size
     ``step(y (B,), state) -> Step`` runs the decoder for one word. Stops when every
     sequence has produced ``<eos>`` or after ``max_len`` words; a sequence that has
     finished gets ``<pad>`` from then on. The caller puts the model in eval mode and
-    under ``torch.no_grad()``.
+    under ``torch.inference_mode()``.
     """
     B = positive_int(batch_size, "batch_size")
     max_len = positive_int(max_len, "max_len")

@@ -44,7 +44,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from .attention import masked_softmax
 from .checks import check_choice, check_positive_ints
 from .data.reviews import NO_OPINION, Review, ReviewBatch, ReviewData, verdict_of
-from .train import Callback, TrainConfig, TrainResult, run_training
+from .train import Callback, TrainConfig, TrainResult, encoded_once, run_training
 
 __all__ = [
     "POOLINGS",
@@ -249,7 +249,7 @@ def train_classifier(model: nn.Module, data: ReviewData, config: Optional[TrainC
     """
     config = config or TrainConfig()
     device = next(model.parameters()).device
-    encoded = _encode(data, data.train)
+    encoded = encoded_once(_encode, data, data.train)  # (N, n, L) ids etc.: once for every model of a chapter
     n = len(data.train)
 
     def batch_loss(generator: torch.Generator) -> Tensor:
@@ -261,7 +261,7 @@ def train_classifier(model: nn.Module, data: ReviewData, config: Optional[TrainC
     return run_training(model, config, batch_loss, callback=callback)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model: nn.Module, data: ReviewData, reviews: Optional[Sequence[Review]] = None,
             batch_size: int = 500) -> Dict[str, list]:
     """Labels, probabilities and attention of ``model`` on ``reviews`` (default ``data.test``).

@@ -529,7 +529,7 @@ class Seq2Seq(nn.Module):
         check_tgt(tgt_in, src.shape[0])
         return self.decoder(tgt_in, self.encoder(src, src_lengths))
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def greedy_decode(self, src: Tensor, src_lengths: Tensor, *, max_len: Optional[int] = None) -> DecodeOutput:
         """Translate a batch word by word, always taking the most likely word.
 

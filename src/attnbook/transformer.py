@@ -558,7 +558,7 @@ class Seq2SeqTransformer(nn.Module):
         logits, _, w_cross = self.decode(tgt_in, memory, src_mask)
         return logits, w_cross[-1].mean(dim=1)  # (B, T, V), (B, T, S)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def greedy_decode(self, src: Tensor, src_lengths: Tensor, *, max_len: Optional[int] = None) -> DecodeOutput:
         """Translate word by word, always taking the most likely word; the decoder
         re-reads the whole prefix at each step. Stops when every sentence has
@@ -737,7 +737,7 @@ def train_sequence_classifier(model: nn.Module, ids: Tensor, lengths: Tensor, la
     return run_training(model, config, batch_loss, callback=callback)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def classify(model: nn.Module, ids: Tensor, lengths: Tensor, batch_size: int = 1000) -> Tuple[Tensor, Tensor]:
     """-> ``(predicted labels (N,), probabilities (N, C))`` in eval mode."""
     model.eval()
@@ -772,7 +772,7 @@ def train_masked_lm(model: "MaskedLanguageModel", data: Any, config: Optional[An
     return run_training(model, config, batch_loss, callback=callback)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def fill_masks(model: "MaskedLanguageModel", vocab: Any, sentences: Sequence[Sequence[str]],
                positions: Sequence[int], *, mask_token: str = "[mask]", k: int = 5) -> List[List[Tuple[str, float]]]:
     """For each sentence, replace the token at ``positions[i]`` by ``[mask]`` and
@@ -800,7 +800,7 @@ def fill_masks(model: "MaskedLanguageModel", vocab: Any, sentences: Sequence[Seq
     return [[(vocab.id_to_token(int(j)), float(p)) for p, j in zip(pv, iv)] for pv, iv in zip(top.values, top.indices)]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate_masked_lm(model: "MaskedLanguageModel", data: Any, sentences: Optional[Sequence[Any]] = None,
                        batch_size: int = 2000) -> Dict[str, Any]:
     """Mask every position of every held-out sentence, one at a time, and score

@@ -305,7 +305,7 @@ def train_image_classifier(model: nn.Module, images: Tensor, labels: Tensor, con
     return run_training(model, config, batch_loss, callback=callback)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict_images(model: nn.Module, images: Tensor, batch_size: int = 512) -> Dict[str, Tensor]:
     """``{"pred": (N,), "probs": (N, C)}`` in eval mode."""
     check_images(images)
