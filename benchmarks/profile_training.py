@@ -122,7 +122,7 @@ def _loops() -> Dict[str, Dict[str, Callable]]:
             data.src_vocab, data.tgt_vocab, d_model=64, nhead=4, num_layers=2, num_decoder_layers=2,
             dim_feedforward=128))
 
-    def captioner(kind: str, budget_steps: int):
+    def captioner(kind: str):
         def run(steps: int, timer: PhaseTimer) -> None:
             from attnbook.captioning import Captioner, CaptionerConfig, CaptionTrainConfig, train_captioner
             from attnbook.data import SceneConfig, make_scene_data
@@ -190,8 +190,8 @@ def _loops() -> Dict[str, Dict[str, Callable]]:
     return {
         "chapter1": {"GRU encoder-decoder, reorder (hidden 128)": _seq2seq_loop(
             make_reorder_data, lambda d: gru(d, emb_dim=32, hidden_size=128), TrainConfig(batch_size=64, lr=3e-3))},
-        "chapter2": {"captioner, soft attention": captioner("soft", 400),
-                     "captioner, hard attention": captioner("hard", 800)},
+        "chapter2": {"captioner, soft attention": captioner("soft"),
+                     "captioner, hard attention": captioner("hard")},
         "chapter3": {
             "reorder, Bahdanau attention": _seq2seq_loop(
                 make_reorder_data, lambda d: bahdanau(d, emb_dim=32, hidden_size=64, decoder_hidden_size=64),

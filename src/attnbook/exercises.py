@@ -170,6 +170,7 @@ def check_scaled_dot_product_attention(fn: Callable) -> str:
     the package returns zero weights and a zero output; the textbook ``masked_fill(-inf)`` gives
     softmax(-inf, ..., -inf) = 0/0 = NaN, and the message says so."""
     from .attention import scaled_dot_product_attention
+    from .transformer import lengths_to_mask
 
     g = torch.Generator().manual_seed(0)
 
@@ -178,7 +179,7 @@ def check_scaled_dot_product_attention(fn: Callable) -> str:
                 torch.randn(*lead, S, Dv or Dh, generator=g))
 
     def padding(lengths: list[int], S: int) -> Tensor:
-        return torch.arange(S)[None, :] < torch.tensor(lengths)[:, None]  # (B, S): True at real tokens
+        return lengths_to_mask(torch.tensor(lengths), S)  # (B, S): True at real tokens
 
     causal = torch.ones(5, 5, dtype=torch.bool).tril()  # (T, T)
     pad4 = padding([5, 3, 1], 5)[:, None, None, :]  # (B, 1, 1, S): broadcasts over heads and queries

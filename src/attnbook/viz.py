@@ -632,11 +632,7 @@ def mask_figure(mask, weights, queries: Sequence[str], keys: Sequence[str], *, a
         ax0.set_ylabel(ylabel)
     if row_labels is not None:
         ax0.set(yticks=range(len(row_labels)), yticklabels=list(row_labels))
-    ax1.imshow(w, cmap="viridis", vmin=0, vmax=max(w.max(), 1e-6), aspect="auto")
-    ax1.set_xticks(range(len(keys)), keys, rotation=90, fontsize=7)
-    ax1.set_yticks(range(len(queries)), queries, fontsize=7)
-    ax1.set_title(weights_title, fontsize=10)
-    fig.tight_layout()
+    attention_heatmap(w, queries, keys, ax=ax1, title=weights_title, annotate=False)  # lays the figure out
     allowed = int(m.sum())
     largest_masked = float(w[~a].max()) if (~a).any() else 0.0
     return fig, {"cells that may attend": allowed, "cells masked": int(m.size - allowed),
