@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_attention  # noqa: E402
 import bench_layers  # noqa: E402
 import chapter_times  # noqa: E402
+import live_views  # noqa: E402
 import page_weight  # noqa: E402
 
 
@@ -20,6 +21,8 @@ def main() -> int:
     bench_layers.main([])
     print()
     page_weight.main()
+    print()
+    live_views.main()
     return 0
 
 

@@ -5,6 +5,10 @@
   "use strict";
   var script = document.currentScript;
   var base = script.src.replace(/[^/]*$/, ""); // .../_static/attnbook-js/
+  // The live views (attnbook.widgets.live) load onnxruntime-web from here, the
+  // first time one is used; their code runs from a blob: URL, so it cannot find
+  // the book's files by a relative path. Without this (Jupyter, Colab) they ask the kernel.
+  window.attnbookAssets = base;
 
   // 1. Widget modules come from the book itself, never from a CDN.
   //    The HTML manager first asks requirejs for a module by name ("anywidget"),

@@ -275,6 +275,14 @@ def _interact(driver, view, kind: str) -> str:
         unpressed = [b for b in buttons if b.get_attribute("aria-pressed") != "true"]
         unpressed[0].click()
         return "clicked another value"
+    if kind.startswith("live-"):  # a live view: show another of its examples (answered when built)
+        from selenium.webdriver.support.ui import Select
+
+        sel = Select(view.find_element(By.CSS_SELECTOR, ".attn-controls select"))
+        cur = sel.first_selected_option.get_attribute("value")
+        other = next(o for o in sel.options if o.get_attribute("value") != cur)
+        sel.select_by_value(other.get_attribute("value"))
+        return "picked another example"
     raise AssertionError(f"unknown view kind {kind!r}")
 
 
@@ -408,6 +416,14 @@ def test_no_request_leaves_localhost(visited, rel):
         if u.hostname not in ("127.0.0.1", "localhost"):
             outside.append(url[:120])
     assert not outside, f"{rel} requested outside the book: {outside}"
+
+
+@pytest.mark.parametrize("rel", [p.relative_to(HTML).as_posix() for p in PAGES])
+def test_the_model_runtime_is_fetched_only_when_a_live_view_is_used(visited, rel):
+    """onnxruntime-web (14 MB) is not part of loading a page, nor of browsing a live view's
+    examples: it comes the first time the reader reaches for the input (test_live_browser.py)."""
+    ort = [url for url in visited[rel]["requests"] if "/attnbook-js/ort/" in url]
+    assert not ort, f"{rel} fetched the model runtime without being asked: {ort[:3]}"
 
 
 @pytest.mark.parametrize("rel", [p.relative_to(HTML).as_posix() for p in PAGES])

@@ -30,15 +30,19 @@ from attnbook.widgets import (  # noqa: E402
     TextAttentionView,
     TranslationView,
     base,
-    live_translation_box,
 )
+from attnbook.widgets.live import LiveModelView  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 JS_DIR = base.JS_DIR
 JS_FILES = sorted(JS_DIR.glob("*.js"))
 VIEWS = [AttentionMatrixView, ImageAttentionView, TextAttentionView, PrecomputedView, TranslationView]
 JS_NAME = {AttentionMatrixView: "matrix", ImageAttentionView: "image", TextAttentionView: "text",
-           PrecomputedView: "precomputed", TranslationView: "translation"}
+           PrecomputedView: "precomputed", TranslationView: "translation", LiveModelView: "live"}
+#: every view's JavaScript (the live view is tested with real models in test_live.py)
+JS_VIEWS = VIEWS + [LiveModelView]
+#: files put between common.js and a view's own file
+JS_EXTRA = {LiveModelView: ["tokenizers"]}
 #: the functions js/common.js gives every view
 SHARED_JS = re.findall(r"^function (\w+)\(", (JS_DIR / "common.js").read_text(), re.M)
 TOKENS = ["Hello", "I", "love", "you"]
@@ -67,7 +71,8 @@ def as_json(view) -> str:
 
 def test_public_names():
     assert widgets.__all__ == ["AttentionMatrixView", "ImageAttentionView", "TextAttentionView", "PrecomputedView",
-                               "TranslationView", "figure_to_data_url", "image_to_data_url", "live_translation_box"]
+                               "TranslationView", "figure_to_data_url", "image_to_data_url", "LiveModelView",
+                               "live_translation", "live_document", "live_fill_mask", "live_image"]
     for name in widgets.__all__:
         assert getattr(widgets, name).__module__.startswith("attnbook.widgets.")
     assert (JS_DIR / "common.js").is_file() and (JS_DIR / "common.css").is_file()
@@ -103,7 +108,10 @@ def test_js_puts_text_in_the_page_with_textContent_only(path):
     src = path.read_text()
     for bad in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert bad not in src, f"{path.name} uses {bad}; set text with textContent"
-    assert "textContent" in src
+    if path.name == "tokenizers.js":  # pure functions on strings: no page at all
+        assert "document" not in src
+    else:
+        assert "textContent" in src
 
 
 def test_common_js_has_the_shared_helpers_and_no_import_or_export():
@@ -114,7 +122,7 @@ def test_common_js_has_the_shared_helpers_and_no_import_or_export():
     assert not re.search(r"^\s*(import|export)\b", src, re.M)
 
 
-@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", JS_VIEWS, ids=lambda c: c.__name__)
 def test_view_js_follows_the_anywidget_contract(cls):
     src = (JS_DIR / f"{JS_NAME[cls]}.js").read_text()
     assert src.rstrip().endswith("export default anywidgetView(build);")
@@ -123,18 +131,19 @@ def test_view_js_follows_the_anywidget_contract(cls):
     assert len(re.findall(r"^export\b", src, re.M)) == 1
 
 
-@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", JS_VIEWS, ids=lambda c: c.__name__)
 def test_views_embed_the_shared_js_then_their_own(cls):
     esm = str(cls._esm)
     name = JS_NAME[cls]
-    # one ES module: common.js then the view's file, less comments and indentation
-    assert esm == base.compact(JS_DIR / "common.js") + "\n" + base.compact(JS_DIR / f"{name}.js")
+    # one ES module: common.js (and any shared file it needs) then the view's file, less comments and indentation
+    parts = ["common", *JS_EXTRA.get(cls, []), name]
+    assert esm == "\n".join(base.compact(JS_DIR / f"{part}.js") for part in parts)
     css = str(cls._css)
     assert css == base.compact(JS_DIR / "common.css") + "\n" + base.compact(JS_DIR / f"{name}.css")
     assert not any(line.startswith("//") for line in esm.splitlines())
 
 
-@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", JS_VIEWS, ids=lambda c: c.__name__)
 def test_every_view_carries_each_shared_helper_exactly_once(cls):
     esm = str(cls._esm)
     defined = {name: len(re.findall(rf"\bfunction {name}\(", esm)) for name in SHARED_JS}
@@ -145,7 +154,7 @@ def test_every_view_carries_each_shared_helper_exactly_once(cls):
     assert not [n for n in SHARED_JS if re.search(rf"\bfunction {n}\(", own)]
 
 
-@pytest.mark.parametrize("cls", VIEWS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", JS_VIEWS, ids=lambda c: c.__name__)
 def test_view_module_parses(cls, tmp_path):
     """The module the browser gets (shared helpers + the view) is valid JavaScript: no name
     of a view clashes with a shared one."""
@@ -736,114 +745,6 @@ def test_from_grid_builds_what_the_constructor_builds(monkeypatch):
     assert calls == [["d = 1, n = 3", "d = 2, n = 3"], [5, 6]]
 
 
-# --------------------------------------------------------------------------- live_translation_box
-
-
-class FixedAnswer(torch.nn.Module):
-    """Stands in for a trained date model: answers every source with the same
-    target tokens, attending to the source word given for each output token."""
-
-    def __init__(self, tgt_vocab, answer, looks_at):
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.zeros(1))  # decode_with_attention reads the device from it
-        self.ids = tgt_vocab.encode(answer, add_eos=True)
-        self.looks_at = looks_at
-
-    def greedy_decode(self, src, src_lengths, *, max_len=None):
-        from attnbook.decoding import DecodeOutput
-
-        B, S = src.shape
-        L = len(self.ids)
-        weights = torch.zeros(B, L, S)
-        for j, s in enumerate(self.looks_at):
-            weights[:, j, min(s, S - 1)] = 1.0
-        weights[:, L - 1, 0] = 1.0
-        tokens = torch.tensor([self.ids] * B)
-        return DecodeOutput(tokens, torch.full((B,), L - 1), weights)
-
-
-@pytest.fixture(scope="module")
-def dates():
-    from attnbook.data import make_dates_data
-    from attnbook.data.dates import DatesConfig
-
-    return make_dates_data(DatesConfig(n_train=10, n_test=5), seed=0)
-
-
-def date_box(dates, model=None, **kwargs):
-    from attnbook.data.dates import tokenize_date
-
-    model = model or FixedAnswer(dates.tgt_vocab, ["1", "9", "9", "8", "-", "03", "-", "03"], [5, 6, 7, 8, 2, 2, 3, 3])
-    args = dict(tokenize=tokenize_date, value="Tuesday, March 3rd 1998", what="date", join="")
-    args.update(kwargs)
-    return live_translation_box(model, dates.src_vocab, dates.tgt_vocab, **args)
-
-
-def test_live_box_answers_the_initial_date_and_each_change(dates):
-    import ipywidgets
-
-    view = date_box(dates)
-    note, box, result = view.children
-    assert isinstance(view, ipywidgets.VBox) and isinstance(box, ipywidgets.Text)
-    assert box.description == "date:" and box.value == "Tuesday, March 3rd 1998" and not box.continuous_update
-    assert "Needs a running kernel" in note.value          # the static page says it cannot answer
-    first = result.value
-    assert first.startswith("<p><b>tuesday , march 3 rd 1 9 9 8</b> &rarr; <b>1998-03-03</b></p>")
-    assert '<img alt="attention heatmap" src="data:image/png;base64,' in first
-    assert "never seen" not in first
-
-    box.value = "Mon 4 Marchh 2001"          # what a reader types: a word the model does not know
-    assert "Live: translated by the model in your kernel" in note.value
-    assert result.value.startswith("<p><b>mon 4 marchh 2 0 0 1</b> &rarr; <b>1998-03-03</b></p>")
-    assert "<p>Words the model has never seen: marchh</p>" in result.value
-
-    box.value = " <b> "                      # markup is shown as text, never run
-    assert "<b><b></b>" not in result.value and "&lt;" in result.value
-
-    box.value = "   "
-    assert result.value == "<p>Type a date first.</p>"
-
-
-def test_live_box_shows_what_the_model_decodes(dates):
-    """With a real (untrained) model: the box's answer is decode_with_attention's output."""
-    import html
-
-    from attnbook.align import decode_with_attention
-    from attnbook.data.dates import tokenize_date
-    from attnbook.seq2seq import AttentionSeq2Seq, AttentionSeq2SeqConfig
-
-    torch.manual_seed(0)
-    model = AttentionSeq2Seq.from_config(
-        AttentionSeq2SeqConfig.for_vocabs(dates.src_vocab, dates.tgt_vocab, emb_dim=8, hidden_size=8))
-    view = date_box(dates, model)
-    for text in ("Tuesday, March 3rd 1998", "25.12.1999"):
-        view.children[1].value = text
-        (out, _), = decode_with_attention(model, [tokenize_date(text)], dates.src_vocab, dates.tgt_vocab)
-        assert f"&rarr; <b>{html.escape(''.join(out)) or '(nothing)'}</b></p>" in view.children[2].value
-
-
-def test_live_box_rejects_arguments_that_cannot_work(dates):
-    from attnbook.seq2seq import Seq2Seq, Seq2SeqConfig
-
-    with pytest.raises(ValueError, match="greedy_decode"):
-        date_box(dates, model=torch.nn.Linear(2, 2))
-    with pytest.raises(ValueError, match="src_vocab must be an attnbook.data.Vocab, got dict"):
-        live_translation_box(FixedAnswer(dates.tgt_vocab, ["1"], [0]), {}, dates.tgt_vocab,
-                             tokenize=str.split, value="1")
-    with pytest.raises(ValueError, match="tokenize must be a function"):
-        date_box(dates, tokenize="split")
-    with pytest.raises(ValueError, match="tokenize must return a list of str tokens"):
-        date_box(dates, tokenize=str.lower)
-    with pytest.raises(ValueError, match="value must be a date to show"):
-        date_box(dates, value="  ")
-    with pytest.raises(ValueError, match="value must be a string"):
-        date_box(dates, value=1998)
-    no_attention = Seq2Seq.from_config(Seq2SeqConfig.for_vocabs(dates.src_vocab, dates.tgt_vocab,
-                                                                emb_dim=8, hidden_size=8))
-    with pytest.raises(ValueError, match="no attention weights"):
-        date_box(dates, model=no_attention)
-
-
 # --------------------------------------------------------------------------- page weight
 
 
@@ -873,7 +774,7 @@ def test_views_serialise_to_small_json():
 def test_npm_packages_are_pinned_exactly():
     pkg = json.loads((ROOT / "book" / "package.json").read_text())
     deps = pkg["dependencies"]
-    assert set(deps) == {"@jupyter-widgets/html-manager", "anywidget", "requirejs", "mathjax"}
+    assert set(deps) == {"@jupyter-widgets/html-manager", "anywidget", "requirejs", "mathjax", "onnxruntime-web"}
     for name, version in deps.items():
         assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{name} is not pinned to one version: {version}"
     assert deps["mathjax"].startswith("3."), "the book uses MathJax 3"

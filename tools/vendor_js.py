@@ -17,6 +17,10 @@ Layout of book/vendor/attnbook-js/:
                                  keeps the widget manager off CDNs, MathJax 2 shim
     html-manager/embed-amd.js    @jupyter-widgets/html-manager (+ its font files)
     anywidget/index.js           anywidget's AMD front end (AnyModel / AnyView)
+    ort/ort.wasm.min.mjs         onnxruntime-web (ES module, WebAssembly back end only) and
+    ort/ort-wasm-simd-threaded.* its WebAssembly runtime: run by the live views (the
+                                 reader types, the chapter's model answers in the page);
+                                 fetched only when a live view is first used
     mathjax/...                  MathJax 3 (es5 build: tex-mml-chtml.js, fonts, extensions)
 """
 from __future__ import annotations
@@ -40,6 +44,12 @@ MATHJAX_SKIP = {
     "tex-svg-full.js", "tex-svg.js", "mml-svg.js", "mml-chtml.js", "node-main.js",
     "latest.js",
 }
+
+
+# onnxruntime-web: the ES module of the WebAssembly-only build, the loader it imports and the
+# (SIMD, thread-capable) WebAssembly binary. The pages run it on one thread: GitHub Pages sends
+# no COOP/COEP headers, without which browsers refuse shared memory.
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 
 
 def _version(package: str) -> str:
@@ -70,6 +80,10 @@ def main() -> int:
 
     total += _copy(MODULES / "anywidget" / "dist" / "index.js", DEST / "anywidget" / "index.js")
 
+    ort = MODULES / "onnxruntime-web" / "dist"
+    for name in ORT_FILES:
+        total += _copy(ort / name, DEST / "ort" / name)
+
     mathjax = MODULES / "mathjax" / "es5"
     for path in sorted(mathjax.rglob("*")):
         rel = path.relative_to(mathjax)
@@ -77,7 +91,8 @@ def main() -> int:
             continue
         total += _copy(path, DEST / "mathjax" / rel)
 
-    versions = {p: _version(p) for p in ("@jupyter-widgets/html-manager", "anywidget", "requirejs", "mathjax")}
+    versions = {p: _version(p) for p in ("@jupyter-widgets/html-manager", "anywidget", "requirejs", "mathjax",
+                                         "onnxruntime-web")}
     (DEST / "VERSIONS.json").write_text(json.dumps(versions, indent=2) + "\n")
     print(f"vendored {total / 1e6:.1f} MB of JavaScript into {DEST.relative_to(ROOT)}: "
           + ", ".join(f"{k} {v}" for k, v in versions.items()))

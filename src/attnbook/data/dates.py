@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Tuple
 
 from .. import resolve_seed
+from .tokenize import tokenize_date  # noqa: F401  (the reader's dates are split there, with a JS twin)
 from .vocab import Example, ParallelData, Vocab
 
 __all__ = [
@@ -234,27 +235,6 @@ def format_date(date, fmt: str) -> DateExample:
     spans = _spans(where)
     alignment = tuple(s[0] if s else -1 for s in spans)
     return DateExample(tuple(source), tuple(_target(date)), alignment, tuple(spans), fmt, date.isoformat())
-
-
-def tokenize_date(text: str) -> List[str]:
-    """Split a date typed by a person into the task's source tokens.
-
-    Lower-cases, separates punctuation, spells numbers digit by digit and
-    splits ordinals: ``"Tuesday, March 3rd 1998"`` ->
-    ``['tuesday', ',', 'march', '3', 'rd', '1', '9', '9', '8']``.
-    Words the task does not know stay as they are (the model reads them as ``<unk>``).
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"text must be a string, got {type(text).__name__}")
-    import re
-
-    tokens: List[str] = []
-    for piece in re.findall(r"\d+|[a-z]+|[^\sa-z\d]", text.lower()):
-        if piece.isdigit():
-            tokens.extend(piece)  # "1998" -> 1 9 9 8
-        else:
-            tokens.append(piece)
-    return tokens
 
 
 @dataclass

@@ -22,6 +22,10 @@ view (module)                  shows
 :class:`TranslationView`       source, reference and model output(s) token by
 (``translation``)              token, wrong tokens highlighted; pick a group (a
                                length bucket) and an example, hover a position
+:class:`LiveModelView`         a trained model the reader runs on their own input:
+(``live``)                     types a date, a review, a sentence with [MASK], or
+                               draws a digit; the exported model (ONNX) answers in
+                               the page (onnxruntime-web), with its attention
 =============================  =====================================================
 
 Every constructor checks its input and raises :class:`ValueError` naming what
@@ -31,12 +35,12 @@ NaNs, a map grid that does not divide the image); ``from_examples``,
 what the views share: the base classes, the checks and encoders, and the
 joining of each view's JavaScript with the shared ``js/common.js``.
 
-:func:`live_translation_box` (``live``) is the one demo that needs a kernel:
-a text box whose text a trained model translates.
+The live views are built with :func:`live_translation`, :func:`live_document`,
+:func:`live_fill_mask` and :func:`live_image`.
 """
 from .base import figure_to_data_url, image_to_data_url
 from .image import ImageAttentionView
-from .live import live_translation_box
+from .live import LiveModelView, live_document, live_fill_mask, live_image, live_translation
 from .matrix import AttentionMatrixView
 from .precomputed import PrecomputedView
 from .text import TextAttentionView
@@ -50,5 +54,9 @@ __all__ = [
     "TranslationView",
     "figure_to_data_url",
     "image_to_data_url",
-    "live_translation_box",
+    "LiveModelView",
+    "live_translation",
+    "live_document",
+    "live_fill_mask",
+    "live_image",
 ]

@@ -209,9 +209,11 @@ def compact(path: Path) -> str:
     return "\n".join(line for line in lines if line and not line.startswith("//"))
 
 
-def view_esm(name: str) -> str:
-    """The ES module of one view: js/common.js, then js/<name>.js, as one string."""
-    return compact(JS_DIR / "common.js") + "\n" + compact(JS_DIR / f"{name}.js")
+def view_esm(name: str, extra: Sequence[str] = ()) -> str:
+    """The ES module of one view: js/common.js, the files named in ``extra``, then
+    js/<name>.js, as one string."""
+    parts = ["common", *extra, name]
+    return "\n".join(compact(JS_DIR / f"{part}.js") for part in parts)
 
 
 def view_css(name: str) -> str:
