@@ -119,6 +119,35 @@ def test_masked_softmax_fully_masked_row_is_zero_without_nan_gradient():
     assert (x.grad[~mask] == 0).all()
 
 
+def test_masked_softmax_traces_under_torch_export_and_gives_the_eager_weights():
+    """The ONNX export (attnbook.export) traces masked_softmax with torch.export: no branch on a
+    tensor's value is baked in, so the traced graph gives eager's weights for masks with and
+    without a fully masked row (that row all zeros), and eager is left as it was."""
+
+    class Softmax(nn.Module):
+        def forward(self, scores, mask):
+            return masked_softmax(scores, mask)
+
+    torch.manual_seed(0)
+    scores = torch.randn(3, 2, 4, 5)  # (B, H, T, S)
+    mask = torch.rand(3, 1, 1, 5) > 0.4  # (B, 1, 1, S)
+    mask[:, :, :, 0] = True
+    mask[1] = False  # a fully masked row: nothing allowed
+    exported = torch.export.export(Softmax(), (scores, mask), strict=False)
+    assert not torch.compiler.is_exporting()
+    assert not any(node.op == "call_function" and "item" in str(node.target) for node in exported.graph.nodes)
+    traced = exported.module()
+    full = mask.clone()
+    full[1, ..., :2] = True  # the same shapes, now every row allows something
+    for m in (mask, full):
+        eager = masked_softmax(scores, m)
+        got = traced(scores, m)
+        assert torch.equal(got, eager)
+        assert (got[~m.expand_as(got)] == 0).all()
+    assert (traced(scores, mask)[1] == 0).all()  # the fully masked row
+    assert torch.allclose(traced(scores, full).sum(-1), torch.ones(3, 2, 4))
+
+
 def test_masked_softmax_float32_large_scores_stay_finite():
     x = torch.tensor([[1e30, -1e30, 0.0], [3.0e38, 1.0, 2.0]])
     mask = torch.tensor([[True, True, False], [False, True, True]])

@@ -20,8 +20,7 @@ from attnbook.data.digits import load_digits_data
 from attnbook.data.language import make_language_data
 from attnbook.data.reviews import ReviewsConfig, make_reviews_data
 from attnbook.export import (EXPORT_KINDS, MAX_ONNX_BYTES, ONNX_INPUTS, ONNX_OUTPUTS, OnnxModel, export_onnx, kind_of,
-                             onnx_inputs, parity, reference_outputs, traceable_masked_softmax)
-from attnbook.attention import masked_softmax
+                             onnx_inputs, parity, reference_outputs)
 from attnbook.han import HAN, FlatAttentionClassifier, HANConfig, train_classifier
 from attnbook.seq2seq import AttentionSeq2Seq, AttentionSeq2SeqConfig, Seq2Seq, Seq2SeqConfig
 from attnbook.train import TrainConfig, train_seq2seq
@@ -318,14 +317,6 @@ def test_fill_mask_attention_is_exactly_zero_at_padding(cases):
         att = case.onnx.run(**inputs)["attention"]  # (Lyr, 1, H, T, T)
         assert (att[..., n:] == 0).all()
         assert np.allclose(att.sum(-1), 1, atol=1e-5)
-
-
-def test_traceable_masked_softmax_is_masked_softmax():
-    torch.manual_seed(0)
-    scores = torch.randn(3, 2, 5, 6)
-    mask = torch.rand(3, 1, 1, 6) > 0.4
-    mask[0] = False  # a row with nothing allowed: zeros, as masked_softmax
-    assert torch.equal(traceable_masked_softmax(scores, mask), masked_softmax(scores, mask))
 
 
 # ---------------------------------------------------------------------------

@@ -80,6 +80,11 @@ def masked_softmax(scores: Tensor, mask: Optional[Tensor] = None, dim: int = -1)
     # (a uniform softmax) instead of 0/0 = NaN, so its gradient is finite too.
     scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
     weights = torch.softmax(scores, dim=dim)
+    if torch.compiler.is_exporting():
+        # torch.export (the ONNX export, attnbook.export) cannot trace the branch on a tensor's
+        # value below, so an exported graph writes the zeros at every masked entry instead: the
+        # fully masked rows, and exact zeros whatever exp() the runtime uses. Never taken eagerly.
+        return weights.masked_fill(~mask, 0.0)
     # Rows where the mask allows nothing: zero weights (and zero gradient).
     # They are rare, so the extra pass over the weights runs only if there are any.
     nothing_allowed = ~mask.any(dim=dim, keepdim=True)  # the mask's shape, size 1 along dim

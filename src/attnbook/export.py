@@ -17,21 +17,24 @@ Ids and lengths are ``int32`` (JavaScript has no 64-bit integers without
 The exporter (``torch.onnx.export(..., dynamo=True)``, built on
 ``torch.export``) fixes every shape when it traces, so each model is exported
 once at a maximum size, batch 1, and takes the real lengths as inputs: the
-graph masks the padding itself. Three things in the models' own ``forward``
-cannot be traced, and the *wrappers* below say them again in a traceable way,
-reusing the trained sub-modules (embeddings, ``nn.Linear``, ``nn.GRUCell``,
-``LayerNorm``, the attention's ``score``, the heads) and never changing the
-models' code:
+graph masks the padding itself. The *wrappers* below call the trained model's
+own modules (``TransformerEncoder``, ``Pooling``, ``AttentionDecoder.init_state``
+and ``step``, the heads), never changing the models' code, except where the
+models' ``forward`` does something that cannot be traced:
 
 * ``pack_padded_sequence``: a bidirectional GRU over a sequence padded after
   its ``n`` real steps is a forward GRU over the padded input (the steps from
   ``n`` on are dropped) plus a backward GRU run over the input reversed
   *within its first n steps* (:class:`PaddedGRU`);
-* ``masked_softmax``'s shortcut ``if mask_allows_nothing.any()``, a branch on
-  a tensor's value: :func:`traceable_masked_softmax` gives the same weights
-  without it;
-* the input checks (``int(ids.max())`` and the like), also branches on
-  values: :class:`OnnxModel` checks the inputs on the Python side instead.
+* the input checks (``int(ids.max())`` and the like, in ``TokenEmbedding``,
+  ``check_src``, ``lengths_to_mask``) and ``HAN``'s selection of the real
+  sentences (``words[real]``, a shape that depends on values): the wrappers
+  call the sub-modules after those checks, build the masks from the lengths
+  themselves, and :class:`OnnxModel` checks the inputs on the Python side.
+
+``attention.masked_softmax``, which every attention here goes through, traces
+as it is: under ``torch.export`` it writes its zeros without branching on a
+tensor's value.
 
 ``parity`` runs the PyTorch model (its own public API) and the ONNX graph on
 the same inputs and reports how far apart they are; the tests in
@@ -50,7 +53,6 @@ import copy
 import io
 import json
 import logging
-import math
 import warnings
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -58,10 +60,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .attention import MultiHeadAttention, merge_heads, split_heads
-from .han import HAN, Pooling
-from .seq2seq import AttentionDecoder, AttentionSeq2Seq, AttentionState, EncoderOutput
-from .transformer import MaskedLanguageModel, TransformerEncoder, TransformerEncoderLayer
+from .han import HAN
+from .seq2seq import AttentionDecoder, AttentionSeq2Seq, EncoderOutput
+from .transformer import MaskedLanguageModel
 from .vit import VisionTransformer, attention_rollout
 
 __all__ = [
@@ -70,7 +71,6 @@ __all__ = [
     "ONNX_INPUTS",
     "ONNX_OUTPUTS",
     "kind_of",
-    "traceable_masked_softmax",
     "PaddedGRU",
     "TranslateGraph",
     "DocumentGraph",
@@ -134,33 +134,8 @@ def kind_of(model: Any) -> str:
 
 
 # ---------------------------------------------------------------------------
-# 1. Traceable pieces
+# 1. The bidirectional GRU without packing
 # ---------------------------------------------------------------------------
-
-
-def traceable_masked_softmax(scores: Tensor, mask: Tensor, dim: int = -1) -> Tensor:
-    """``attention.masked_softmax`` without its branch on a tensor's value, so that it traces.
-
-    Parameters
-    ----------
-    scores : Tensor
-        Any shape, e.g. ``(B, S)`` or ``(B, H, T, S)``.
-    mask : Tensor
-        Boolean, True = may attend; broadcastable to ``scores``.
-    dim : int
-        The dimension that is normalised (the keys).
-
-    Returns
-    -------
-    Tensor
-        The weights ``masked_softmax`` gives: each row sums to 1, exactly 0
-        where the mask is False (a fully masked row is all zeros). The zeros
-        are written in after the softmax, so they stay exact whatever
-        ``exp`` the runtime uses.
-    """
-    scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    weights = torch.softmax(scores, dim=dim)
-    return weights.masked_fill(~mask, 0.0)
 
 
 def _gru_copy(rnn: nn.GRU, suffix: str) -> nn.GRU:
@@ -222,56 +197,6 @@ class PaddedGRU(nn.Module):
         return torch.cat([out_f, out_b], dim=-1), torch.cat([final_f, out_b[:, 0]], dim=-1)  # (K, T, 2Hr), (K, 2Hr)
 
 
-def _pool(pool: Pooling, h: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
-    """``Pooling.forward`` (``h (B, n, D)``, ``mask (B, n)`` -> ``(B, D)``, weights ``(B, n)``),
-    with the attention pooling's softmax made traceable (mean and max pooling trace as they are)."""
-    if pool.kind != "attention":
-        return pool(h, mask)
-    u = torch.tanh(pool.proj(h))  # (B, n, A)
-    scores = u @ pool.context  # (B, n)
-    weights = traceable_masked_softmax(scores, mask)  # (B, n), 0 on padding
-    return (weights.unsqueeze(-1) * h).sum(1), weights  # (B, D), (B, n)
-
-
-def _self_attention(mha: MultiHeadAttention, x: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
-    """``MultiHeadAttention.forward(x, key_padding_mask=..., average_weights=False)`` in eval mode,
-    with a traceable softmax: ``x (B, T, D)``, ``mask (B, 1, 1, T)`` -> ``(B, T, D)``, ``(B, H, T, T)``."""
-    q = split_heads(mha.q_proj(x), mha.num_heads)  # (B, H, T, Dh)
-    k = split_heads(mha.k_proj(x), mha.num_heads)  # (B, H, T, Dh)
-    v = split_heads(mha.v_proj(x), mha.num_heads)  # (B, H, T, Dh)
-    scores = (q * (1.0 / math.sqrt(q.shape[-1]))) @ k.transpose(-2, -1)  # (B, H, T, T)
-    weights = traceable_masked_softmax(scores, mask)  # (B, H, T, T), 0 at padding keys
-    return mha.out_proj(merge_heads(weights @ v)), weights  # (B, T, D), (B, H, T, T)
-
-
-def _encoder_layer(layer: TransformerEncoderLayer, x: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
-    """``TransformerEncoderLayer.forward`` in eval mode (no dropout), traceable:
-    ``x (B, T, D)``, ``mask (B, 1, 1, T)`` -> ``(B, T, D)``, ``(B, H, T, T)``."""
-    def feed_forward(y: Tensor) -> Tensor:
-        return layer.linear2(layer.activation(layer.linear1(y)))  # (B, T, D) -> (B, T, F) -> (B, T, D)
-
-    if layer.norm_first:  # pre-norm
-        a, w = _self_attention(layer.self_attn, layer.norm1(x), mask)
-        x = x + a  # (B, T, D)
-        x = x + feed_forward(layer.norm2(x))  # (B, T, D)
-    else:  # post-norm
-        a, w = _self_attention(layer.self_attn, x, mask)
-        x = layer.norm1(x + a)  # (B, T, D)
-        x = layer.norm2(x + feed_forward(x))  # (B, T, D)
-    return x, w
-
-
-def _encoder(encoder: TransformerEncoder, x: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
-    """``TransformerEncoder.forward(x, key_padding_mask=...)``, traceable -> ``(B, T, D)``, ``(Lyr, B, H, T, T)``."""
-    weights = []
-    for layer in encoder.layers:
-        x, w = _encoder_layer(layer, x, mask)  # (B, T, D), (B, H, T, T)
-        weights.append(w)
-    if encoder.norm is not None:
-        x = encoder.norm(x)
-    return x, torch.stack(weights)  # (B, T, D), (Lyr, B, H, T, T)
-
-
 # ---------------------------------------------------------------------------
 # 2. The four graphs
 # ---------------------------------------------------------------------------
@@ -284,9 +209,9 @@ class TranslateGraph(nn.Module):
     ``(tokens (1, T) int32, attention (1, T, S))``. Every step takes the most
     likely word (``argmax``, as ``attnbook.decoding.greedy_decode``) and feeds
     it to the next; after the first ``<eos>`` the steps go on, and their
-    values mean nothing (the page cuts there). ``step`` is
-    ``AttentionDecoder.step`` with the traceable softmax; everything else is
-    the trained model's own sub-modules.
+    values mean nothing (the page cuts there). The decoding is the trained
+    decoder's own ``init_state`` and ``step``; only the encoder is said again,
+    without ``pack_padded_sequence`` (:meth:`encode`).
     """
 
     def __init__(self, model: AttentionSeq2Seq, max_target: int):
@@ -295,41 +220,22 @@ class TranslateGraph(nn.Module):
         self.encoder_rnn = PaddedGRU(model.encoder.rnn)
 
     def encode(self, src: Tensor, lengths: Tensor) -> EncoderOutput:
-        """``Encoder.forward`` (eval mode) without ``pack_padded_sequence``: ``src (1, S)``, ``lengths (1,)``."""
-        x = self.model.encoder.embed(src)  # (1, S, E)
+        """``Encoder.forward`` (eval mode) with :class:`PaddedGRU` for its packed GRU and without its
+        ``check_src`` (a branch on the lengths' values): ``src (1, S)``, ``lengths (1,)``."""
+        encoder = self.model.encoder
+        x = encoder.dropout(encoder.embed(src))  # (1, S, E)
         annotations, final = self.encoder_rnn(x, lengths)  # (1, S, De), (1, De)
         mask = torch.arange(src.shape[1], device=src.device)[None, :] < lengths[:, None]  # (1, S)
         return EncoderOutput(annotations, final, mask)
 
-    def step(self, y_prev: Tensor, state: AttentionState, enc: EncoderOutput) -> Tuple[Tensor, AttentionState, Tensor]:
-        """``AttentionDecoder.step`` (eval mode): ``y_prev (1,)`` -> ``(logits (1, V), state, weights (1, S))``."""
-        d = self.model.decoder
-        emb = d.embed(y_prev)  # (1, E)
-        if d.style == "bahdanau":
-            context, weights = self.attend(state.hidden, state.keys, enc)  # (1, De), (1, S)
-            hidden = d.rnn(torch.cat([emb, context], dim=-1), state.hidden)  # (1, Hd)
-            feed = state.feed
-            out = torch.tanh(d.combine(torch.cat([hidden, context, emb], dim=-1)))  # (1, Hd)
-        else:
-            hidden = d.rnn(torch.cat([emb, state.feed], dim=-1), state.hidden)  # (1, Hd)
-            context, weights = self.attend(hidden, state.keys, enc)  # (1, De), (1, S)
-            out = feed = torch.tanh(d.combine(torch.cat([context, hidden], dim=-1)))  # (1, Hd)
-        return d.out(out), AttentionState(hidden, feed, state.keys), weights  # (1, V), _, (1, S)
-
-    def attend(self, query: Tensor, keys: Tensor, enc: EncoderOutput) -> Tuple[Tensor, Tensor]:
-        """``AttentionDecoder.attend``: ``query (1, Hd)`` -> ``(context (1, De), weights (1, S))``."""
-        scores = self.model.decoder.attention.score(query, keys)  # (1, S)
-        weights = traceable_masked_softmax(scores, enc.mask)  # (1, S), 0 at padding
-        context = torch.bmm(weights[:, None, :], enc.annotations).squeeze(1)  # (1, 1, S) @ (1, S, De) -> (1, De)
-        return context, weights
-
     def forward(self, src: Tensor, src_length: Tensor) -> Tuple[Tensor, Tensor]:
+        decoder = self.model.decoder
         enc = self.encode(src.long(), src_length.long())
-        state = self.model.decoder.init_state(enc)
+        state = decoder.init_state(enc)
         y = torch.full((src.shape[0],), self.model.bos_id, dtype=torch.long, device=src.device)  # (1,)
         tokens, weights = [], []
         for _ in range(self.max_target):
-            logits, state, w = self.step(y, state, enc)  # (1, V), _, (1, S)
+            logits, state, w = decoder.step(y, state, enc)  # (1, V), _, (1, S)
             y = logits.argmax(dim=-1)  # (1,)
             tokens.append(y)
             weights.append(w)
@@ -343,7 +249,10 @@ class DocumentGraph(nn.Module):
     ``(probs (1, C), word_attention (1, N, L), sentence_attention (1, N))``.
     All ``N`` sentences go through the word encoder (padding sentences,
     length 0, come out as zeros and get no weight); the real ones must come
-    first, as ``ReviewData.batch`` puts them.
+    first, as ``ReviewData.batch`` puts them. ``HAN.forward`` picks the real
+    sentences out (``words[real]``, a shape that depends on values) and packs
+    its GRUs; this graph runs every slot through :class:`PaddedGRU` instead
+    and the model's own ``word_pool`` and ``sentence_pool``.
     """
 
     def __init__(self, model: HAN):
@@ -359,11 +268,12 @@ class DocumentGraph(nn.Module):
         real = lengths > 0  # (N,)
         h, _ = self.word_rnn(m.embed(words), lengths)  # (N, L, 2Hw)
         word_mask = torch.arange(L, device=words.device)[None, :] < lengths[:, None]  # (N, L)
-        sentences, word_weights = _pool(m.word_pool, h, word_mask)  # (N, 2Hw), (N, L)
-        sentences = sentences.masked_fill(~real[:, None], 0.0)  # zeros for padding sentences
+        sentences, word_weights = m.word_pool(h, word_mask)  # (N, 2Hw), (N, L)
+        # padding sentences: zeros, as HAN.forward leaves them (max pooling would give -inf there)
+        sentences = sentences.masked_fill(~real[:, None], 0.0)
         word_weights = word_weights.masked_fill(~real[:, None], 0.0)
         s, _ = self.sentence_rnn(sentences[None], real.sum()[None])  # (1, N, 2Hs)
-        doc, sentence_weights = _pool(m.sentence_pool, s, real[None])  # (1, 2Hs), (1, N)
+        doc, sentence_weights = m.sentence_pool(s, real[None])  # (1, 2Hs), (1, N)
         return torch.softmax(m.classify(doc), dim=-1), word_weights[None], sentence_weights  # (1, C), (1, N, L), (1, N)
 
 
@@ -374,7 +284,10 @@ class FillMaskGraph(nn.Module):
     ``(probs (1, T, V), attention (Lyr, 1, H, T, T))``. Positions from
     ``length`` on are padding: no position attends to them (their columns are
     exactly 0); their own rows and probabilities are computed, as the model
-    computes them, and mean nothing.
+    computes them, and mean nothing. ``MaskedLanguageModel.forward`` checks
+    the ids' and lengths' values first, which does not trace; the checks skip
+    that while exporting (``attnbook.checks.checking_values``), and
+    :class:`OnnxModel` checks the graph's inputs instead.
     """
 
     def __init__(self, model: MaskedLanguageModel):
@@ -382,13 +295,8 @@ class FillMaskGraph(nn.Module):
         self.model = model
 
     def forward(self, ids: Tensor, length: Tensor) -> Tuple[Tensor, Tensor]:
-        m = self.model
-        ids, lengths = ids.long(), length.long()
-        x = m.embed.embedding(ids) * math.sqrt(m.embed.d_model)  # (1, T, D): TokenEmbedding, without its id check
-        x = m.positions(x)  # (1, T, D)
-        real = torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]  # (1, T)
-        hidden, weights = _encoder(m.encoder, x, real[:, None, None, :])  # (1, T, D), (Lyr, 1, H, T, T)
-        return torch.softmax(m.head(hidden), dim=-1), weights  # (1, T, V), (Lyr, 1, H, T, T)
+        out = self.model(ids.long(), length.long())  # logits (1, T, V), weights (Lyr, 1, H, T, T)
+        return torch.softmax(out.logits, dim=-1), out.weights
 
 
 class ImageGraph(nn.Module):

@@ -240,19 +240,36 @@ function argmax(xs) {
 }
 
 // A small grid of cells (a map over patches or pixels), values in data-w.
-function grid(values, rows, cols, what, cell, image) {
+// A grid of cells over patches, each one's weight in data-w, shaded relative to the
+// largest (translucent when laid over the image).
+function grid(values, rows, cols, what, cell, over) {
   const box = h("div", "attn-live-grid");
   box.style.gridTemplateColumns = `repeat(${cols}, ${cell}px)`;
   const top = Math.max(...values, 1e-12);
   values.forEach((v, k) => {
     const c = h("div", "attn-live-gcell");
     c.dataset.w = String(v);
-    c.title = `${what} ${k + 1}: ${fmt(v, 3)}`;
+    c.title = `${what} ${k + 1} (row ${Math.floor(k / cols) + 1}, column ${(k % cols) + 1}): ${fmt(v, 3)}`;
     c.style.width = c.style.height = `${cell}px`;
-    c.style.background = image ? `rgb(${Array(3).fill(Math.round(255 * (1 - v))).join(",")})` : shade(v / top);
+    c.style.background = over ? `rgba(232, 89, 12, ${(0.8 * v / top).toFixed(3)})` : shade(v / top);
     box.append(c);
   });
   return box;
+}
+
+// An H x W grey image (values 0..1, ink dark) drawn size x size pixels.
+function digitCanvas(pixels, H, W, size) {
+  const canvas = h("canvas", "attn-live-digit");
+  canvas.width = W;
+  canvas.height = H;
+  canvas.style.width = canvas.style.height = `${size}px`;
+  const ctx = canvas.getContext("2d");
+  pixels.forEach((v, k) => {
+    const g = Math.round(255 * (1 - Math.max(0, Math.min(1, v))));
+    ctx.fillStyle = `rgb(${g},${g},${g})`;
+    ctx.fillRect(k % W, Math.floor(k / W), 1, 1);
+  });
+  return canvas;
 }
 
 const DRAW = {
@@ -313,10 +330,12 @@ const DRAW = {
     const fills = h("div", "attn-live-fills");
     masks.forEach((pos) => {
       const probs = Array.from({ length: V }, (_, v) => at(out.probs, 0, pos, v));
-      const order = probs.map((p, v) => v).sort((a, b) => probs[b] - probs[a]).slice(0, spec.top_k);
+      // the words of the language, not the special tokens (<pad>, [mask], ...)
+      const order = probs.map((p, v) => v).filter((v) => !/^[<[]/.test(spec.vocab[v]))
+        .sort((a, b) => probs[b] - probs[a]).slice(0, spec.top_k);
       const box = h("div", "attn-live-fill-at");
       box.dataset.position = String(pos);
-      box.append(h("div", "attn-live-sub", `[MASK] at word ${pos + 1}: the ${spec.top_k} likeliest words`));
+      box.append(h("div", "attn-live-sub", `[MASK] at word ${pos + 1}: the ${spec.top_k} likeliest words of the language`));
       box.append(bars(order.map((v) => spec.vocab[v]), order.map((v) => probs[v]), 0));
       fills.append(box);
       if (pos === masks[0]) {
@@ -364,10 +383,14 @@ const DRAW = {
     const gr = Hi / spec.patch_size;
     const gc = Wi / spec.patch_size;
     const maps = h("div", "attn-live-maps");
+    const size = 96;
     const panel = (title, values, kind) => {
       const p = h("div", "attn-live-panel");
       p.dataset.map = kind;
-      p.append(h("div", "attn-live-sub", title), grid(values, gr, gc, "patch", 22, false));
+      const box = h("div", "attn-live-overlay");
+      box.style.width = box.style.height = `${size}px`;
+      box.append(digitCanvas(enc.inputs.images.data, Hi, Wi, size), grid(values, gr, gc, "patch", size / gc, true));
+      p.append(h("div", "attn-live-sub", title), box);
       return p;
     };
     for (let l = 0; l < L; l++) {
@@ -400,9 +423,17 @@ function drawingPad(spec, onChange) {
   canvas.setAttribute("aria-label", "drawing pad: draw a digit with the mouse or a finger");
   canvas.tabIndex = 0;
   const ctx = canvas.getContext("2d");
+  let shown = null; // an example's pixels, drawn in grey until the reader draws
   const paint = () => {
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (shown) {
+      shown.forEach((v, k) => {
+        const g = Math.round(255 * (1 - v));
+        ctx.fillStyle = `rgb(${g},${g},${g})`;
+        ctx.fillRect((k % W) * s * px, Math.floor(k / W) * s * px, s * px, s * px);
+      });
+    }
     ctx.fillStyle = "#222";
     for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) if (ink[r * C + c]) ctx.fillRect(c * px, r * px, px, px);
     ctx.strokeStyle = "#e8590c55";
@@ -426,7 +457,16 @@ function drawingPad(spec, onChange) {
     }
     paint();
   };
-  canvas.addEventListener("pointerdown", (ev) => { down = true; canvas.setPointerCapture(ev.pointerId); stamp(ev); ev.preventDefault(); });
+  canvas.addEventListener("pointerdown", (ev) => {
+    if (shown) {
+      shown = null;
+      ink.fill(0);
+    }
+    down = true;
+    canvas.setPointerCapture(ev.pointerId);
+    stamp(ev);
+    ev.preventDefault();
+  });
   canvas.addEventListener("pointermove", (ev) => { if (down) stamp(ev); });
   const up = () => { if (down) { down = false; onChange(image()); } };
   canvas.addEventListener("pointerup", up);
@@ -435,18 +475,12 @@ function drawingPad(spec, onChange) {
   paint();
   return {
     el: canvas,
-    clear() { ink.fill(0); paint(); },
+    clear() { shown = null; ink.fill(0); paint(); },
     image,
-    // Show a given image (an example): each pixel becomes a block inked in proportion.
+    // Show a given image (an example) in grey; drawing on it starts a new digit.
     show(pixels) {
       ink.fill(0);
-      for (let r = 0; r < R; r++) {
-        for (let c = 0; c < C; c++) {
-          const v = pixels[Math.floor(r / s) * W + Math.floor(c / s)];
-          const k = (r % s) * s + (c % s);
-          ink[r * C + c] = k < Math.round(v * s * s) ? 1 : 0;
-        }
-      }
+      shown = pixels;
       paint();
     },
   };
@@ -483,6 +517,7 @@ function build(model, el) {
   };
   const fail = (message) => {
     out.replaceChildren();
+    status.textContent = "";
     error.textContent = message;
     root.dataset.liveState = "error";
   };
