@@ -491,6 +491,7 @@ function drawingPad(spec, onChange) {
 function build(model, el) {
   const spec = model.get("data");
   const root = frame(model, `live-${spec.kind}`);
+  root.classList.add("attn-live");
   root.dataset.liveState = "idle";
   root.dataset.modelBytes = String(spec.model_bytes);
   const index = new Map((spec.vocab || []).map((t, i) => [t, i]));
