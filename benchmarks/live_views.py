@@ -135,13 +135,13 @@ def main() -> int:
         httpd.shutdown()
         httpd.server_close()
     print("Live views (fresh headless Chromium, empty cache, served from localhost)")
-    print(f"{'page':42s} {'view':10s} {'page load kB':>12s} {'model kB':>9s} {'1st use kB':>10s} "
+    print(f"{'page':48s} {'view':10s} {'page load kB':>12s} {'model kB':>9s} {'1st use kB':>10s} "
           f"{'1st answer ms':>13s} {'warm ms':>8s}")
-    print("-" * 110)
+    print("-" * 116)
     for r in rows:
         load = f"{r['load_kB']:12.0f}" if r["load_kB"] is not None else f"{'':12s}"
         model = f"{int(r['model_kB']) / 1e3:9.0f}" if r["model_kB"] else f"{'?':>9s}"
-        print(f"{r['page']:42s} {r['view']:10s} {load} {model} {r['first_use_kB']:10.0f} "
+        print(f"{r['page']:48s} {r['view']:10s} {load} {model} {r['first_use_kB']:10.0f} "
               f"{str(r['first_ms']):>13s} {str(r['warm_ms']):>8s}" + ("" if r["state"] == "answered" else f"  ({r['state']})"))
     return 0
 

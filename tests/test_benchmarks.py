@@ -44,3 +44,16 @@ def test_the_chapter_table_flags_a_chapter_over_budget_and_the_median():
     table = format_table(rows)
     assert "OVER 90 s" in table.splitlines()[4] and "cell   3" in table.splitlines()[3]
     assert "median over the chapters" in table and "OVER 60 s" in table.splitlines()[-2]
+
+
+def test_the_live_view_bench_finds_the_pages_with_live_views(tmp_path):
+    """benchmarks/live_views.py measures the pages whose widget state holds a LiveModelView, only those."""
+    from benchmarks.live_views import live_pages
+
+    state = ('<script type="application/vnd.jupyter.widget-state+json">{"state": {"m1": {"state": '
+             '{"_anywidget_id": "attnbook.widgets.live.%s"}}}}</script>')
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "a.html").write_text(state % "LiveModelView")
+    (tmp_path / "chapters" / "b.html").write_text(state % "AttentionMatrixView")
+    (tmp_path / "chapters" / "c.html").write_text("<p>no widgets</p>")
+    assert [p.name for p in live_pages(tmp_path)] == ["a.html"]

@@ -34,13 +34,7 @@ SMALL = SceneConfig(n_train=256, n_test_per_count=8)
 TINY = dict(channels=(4, 8, 16), emb_dim=8, hidden_size=16, attn_dim=8)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: one thread is as fast, and far faster on a busy machine (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

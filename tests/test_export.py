@@ -127,13 +127,7 @@ def _image_case() -> Case:
     return Case(model, onnx_bytes, inputs, {}, info)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These models are tiny: one thread is fastest, and on a busy 2-core machine far faster than two."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 _MAKERS = {"translate": _translate_case, "document": _document_case, "fill_mask": _fill_mask_case,

@@ -30,12 +30,7 @@ REVIEWS = ["I love this phone. The delivery was awful.", "This phone is fantasti
 MASKED = ["on saturday max gave his cat some [MASK]", "on [MASK] leo gave his [MASK] some carrots"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
