@@ -21,6 +21,8 @@ Time to first answer (click -> heatmap) and the bytes fetched are measured by
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 
 import pytest
@@ -260,3 +262,41 @@ def test_from_a_file_the_view_says_how_to_serve_the_book(driver, rel):  # noqa: 
         assert r["state"] == "unavailable", r
         assert "file://" in r["unavailable"] and "make serve" in r["unavailable"], r["unavailable"]
         assert r["source"] == "built" and r["weights"], "the examples' answers are not shown"
+
+
+def test_without_webassembly_the_view_says_so(server):  # noqa: F811
+    """A browser without WebAssembly (here: Chromium with it removed before the page's scripts
+    run) gets the reason and the examples' answers, not an exception."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from test_book_html import CHROME_FLAGS, _find
+
+    if not LIVE_PAGES:
+        _skip("no page of the built book holds a live view")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = _find("chromium", "chromium-browser", "google-chrome")
+    for flag in CHROME_FLAGS:
+        opts.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="attnbook-nowasm-")
+    opts.add_argument(f"--user-data-dir={profile}")
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service(executable_path=_find("chromedriver")), options=opts)
+    try:
+        d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete globalThis.WebAssembly;"})
+        d.get(f"{server}/{LIVE_PAGES[0]}")
+        assert d.execute_script("return typeof WebAssembly") == "undefined"
+        deadline = time.time() + 30
+        while time.time() < deadline and not _views(d):
+            time.sleep(0.2)
+        views = _views(d)
+        assert views, f"{LIVE_PAGES[0]} without WebAssembly shows no live view"
+        for view in views:
+            r = d.execute_script(READ, view)
+            assert r["state"] == "unavailable" and "no WebAssembly" in r["unavailable"], r
+            assert r["source"] == "built" and r["weights"], "the examples' answers are not shown"
+        errors = [e["message"][:300] for e in d.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+    finally:
+        d.quit()
+        shutil.rmtree(profile, ignore_errors=True)
