@@ -15,21 +15,15 @@ Times depend on the machine and its load; they are reported, never asserted.
 """
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import shutil
-import socketserver
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_book_html import CHROME_FLAGS, HTML, _find, widget_state  # noqa: E402
+from test_book_html import HTML, _find, live_view_count, serve, start_chromium  # noqa: E402
 
 BYTES = """
 const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
@@ -38,37 +32,7 @@ return entries.reduce((s, e) => s + (e.transferSize || e.encodedBodySize || 0), 
 
 
 def live_pages(html_dir: Path = HTML) -> list[Path]:
-    pages = []
-    for page in sorted(html_dir.glob("chapters/*.html")):
-        state = widget_state(page)["state"]
-        if any(str(m.get("state", {}).get("_anywidget_id", "")).endswith("LiveModelView") for m in state.values()):
-            pages.append(page)
-    return pages
-
-
-def _serve(html_dir: Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(html_dir)))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
-
-
-def _browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ["SE_OFFLINE"] = "true"
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = _find("chromium", "chromium-browser", "google-chrome")
-    for flag in CHROME_FLAGS:
-        opts.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="attnbook-bench-")
-    opts.add_argument(f"--user-data-dir={profile}")
-    return webdriver.Chrome(service=Service(executable_path=_find("chromedriver")), options=opts), profile
+    return [page for page in sorted(html_dir.glob("chapters/*.html")) if live_view_count(page)]
 
 
 def _answer(driver, view, timeout: float = 120) -> str:
@@ -88,7 +52,7 @@ def _answer(driver, view, timeout: float = 120) -> str:
 def measure(page: Path, base: str) -> list[dict]:
     from selenium.webdriver.common.by import By
 
-    driver, profile = _browser()
+    driver, profile = start_chromium(logs=False)
     rows = []
     try:
         rel = page.relative_to(HTML).as_posix()
@@ -127,7 +91,7 @@ def main() -> int:
     if not pages:
         print("live views: the built book has none")
         return 0
-    httpd = _serve(HTML)
+    httpd = serve(HTML)
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     try:
         rows = [r for page in pages for r in measure(page, base)]

@@ -101,26 +101,28 @@ def widget_state_bytes(page: Path) -> int:
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def server():
-    if not HTML.is_dir():
-        _skip(f"the book is not built ({HTML} is missing): run `make book` first")
+def live_view_count(page: Path) -> int:
+    """How many live views (attnbook.widgets.live.LiveModelView) the page's widget state holds."""
+    state = widget_state(page)["state"]
+    return sum(str(m.get("state", {}).get("_anywidget_id", "")).endswith("LiveModelView") for m in state.values())
+
+
+def serve(directory: Path) -> socketserver.ThreadingTCPServer:
+    """A quiet http server of ``directory`` on a free localhost port, in a thread (``.shutdown()`` it)."""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    httpd = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(HTML)))
+    httpd = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
 
 
-@pytest.fixture(scope="module")
-def driver():
+def start_chromium(*, logs: bool = True):
+    """Headless Chromium with a fresh profile, driven by selenium: ``(driver, profile folder)``.
+    Skips (fails under ATTNBOOK_REQUIRE_BROWSER=1) without chromium, chromedriver or selenium."""
     chromium = _find("chromium", "chromium-browser", "google-chrome")
     chromedriver = _find("chromedriver")
     if not chromium or not chromedriver:
@@ -138,9 +140,26 @@ def driver():
         opts.add_argument(flag)
     profile = tempfile.mkdtemp(prefix="attnbook-chromium-")
     opts.add_argument(f"--user-data-dir={profile}")
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    if logs:
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     d = webdriver.Chrome(service=Service(executable_path=chromedriver), options=opts)
     d.set_page_load_timeout(60)
+    return d, profile
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not HTML.is_dir():
+        _skip(f"the book is not built ({HTML} is missing): run `make book` first")
+    httpd = serve(HTML)
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    d, profile = start_chromium()
     yield d
     d.quit()
     shutil.rmtree(profile, ignore_errors=True)

@@ -22,28 +22,19 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 import time
 
 import pytest
 
-from test_book_html import HTML, PAGES, XSS_TOKEN, _skip, driver, server, widget_state  # noqa: F401
+from test_book_html import (HTML, PAGES, XSS_TOKEN, _skip, driver, live_view_count, server,  # noqa: F401
+                            start_chromium)
 
 pytestmark = pytest.mark.browser
 
 ATOL = 1e-5
 
 
-def _live_pages() -> list[str]:
-    pages = []
-    for page in PAGES:
-        state = widget_state(page)["state"]
-        if any(str(m.get("state", {}).get("_anywidget_id", "")).endswith("LiveModelView") for m in state.values()):
-            pages.append(page.relative_to(HTML).as_posix())
-    return pages
-
-
-LIVE_PAGES = _live_pages()
+LIVE_PAGES = [page.relative_to(HTML).as_posix() for page in PAGES if live_view_count(page)]
 
 READ = """
 const v = arguments[0];
@@ -123,8 +114,7 @@ def live(server, driver):  # noqa: F811
         driver.get_log("browser")
         driver.get(f"{server}/{rel}")
         deadline = time.time() + 30
-        n = len([m for m in widget_state(HTML / rel)["state"].values()
-                 if str(m.get("state", {}).get("_anywidget_id", "")).endswith("LiveModelView")])
+        n = live_view_count(HTML / rel)
         while time.time() < deadline and len(_views(driver)) < n:
             time.sleep(0.2)
         views = _views(driver)
@@ -172,11 +162,17 @@ def _exercise(driver, view, kind: str, where: str) -> dict:
     return record
 
 
-def _empty_pad(driver, view) -> dict:
+def _clear_pad(driver, view) -> None:
     from selenium.webdriver.common.by import By
 
     view.find_element(By.XPATH, ".//button[normalize-space()='clear']").click()
     driver.execute_script("arguments[0].dataset.liveState = 'typing'", view)
+
+
+def _empty_pad(driver, view) -> dict:
+    from selenium.webdriver.common.by import By
+
+    _clear_pad(driver, view)
     view.find_element(By.CSS_SELECTOR, ".attn-live-run").click()
     return _wait(driver, view)
 
@@ -187,8 +183,7 @@ def _draw(driver, view) -> dict:
     from selenium.webdriver.common.by import By
 
     pad = view.find_element(By.CSS_SELECTOR, ".attn-live-pad")
-    view.find_element(By.XPATH, ".//button[normalize-space()='clear']").click()
-    driver.execute_script("arguments[0].dataset.liveState = 'typing'", view)
+    _clear_pad(driver, view)
     size = pad.size
     chain = ActionChains(driver)
     chain.move_to_element_with_offset(pad, 0, -size["height"] // 2 + 20).click_and_hold()
@@ -267,21 +262,9 @@ def test_from_a_file_the_view_says_how_to_serve_the_book(driver, rel):  # noqa: 
 def test_without_webassembly_the_view_says_so(server):  # noqa: F811
     """A browser without WebAssembly (here: Chromium with it removed before the page's scripts
     run) gets the reason and the examples' answers, not an exception."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from test_book_html import CHROME_FLAGS, _find
-
     if not LIVE_PAGES:
         _skip("no page of the built book holds a live view")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = _find("chromium", "chromium-browser", "google-chrome")
-    for flag in CHROME_FLAGS:
-        opts.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="attnbook-nowasm-")
-    opts.add_argument(f"--user-data-dir={profile}")
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    d = webdriver.Chrome(service=Service(executable_path=_find("chromedriver")), options=opts)
+    d, profile = start_chromium()
     try:
         d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete globalThis.WebAssembly;"})
         d.get(f"{server}/{LIVE_PAGES[0]}")

@@ -138,7 +138,7 @@ function encode(spec, value, index) {
     if (tokens[long].length > L) {
       throw new LiveError(`sentence ${long + 1} has ${tokens[long].length} words; the model reads at most ${L}`);
     }
-    const words = new Array(N * L).fill(0);
+    const words = new Array(N * L).fill(spec.pad_id);
     const lengths = new Array(N).fill(0);
     tokens.forEach((s, i) => {
       ids(s, index, unk).forEach((id, j) => { words[i * L + j] = id; });
@@ -233,6 +233,16 @@ function bars(labels, probs, chosen) {
   return list;
 }
 
+// The answer's line: what comes before it, then the answer in bold; data-output holds the
+// answer itself (what the browser test compares).
+function answerLine(text, output, ...before) {
+  const line = h("div", "attn-live-answer");
+  const out = h("b", "attn-live-out", text);
+  out.dataset.output = output;
+  line.append(...before, out);
+  return line;
+}
+
 function argmax(xs) {
   let best = 0;
   xs.forEach((x, i) => { if (x > xs[best]) best = i; });
@@ -281,11 +291,9 @@ const DRAW = {
       if (id === spec.eos_id) break;
       tokens.push(target[id]);
     }
-    const answer = h("div", "attn-live-answer");
-    answer.append(h("span", "attn-live-in", enc.tokens.join(" ")), h("span", null, " → "),
-      h("b", "attn-live-out", tokens.join(spec.join) || "(nothing)"));
-    answer.querySelector(".attn-live-out").dataset.output = tokens.join(spec.join);
-    parts.out.append(answer);
+    const output = tokens.join(spec.join);
+    parts.out.append(answerLine(output || "(nothing)", output, h("span", "attn-live-in", enc.tokens.join(" ")),
+      h("span", null, " → ")));
     if (tokens.length) {
       parts.out.append(heatmap(tokens, enc.tokens, (i, j) => at(out.attention, 0, i, j), "output", "source",
         parts.readout));
@@ -294,10 +302,8 @@ const DRAW = {
   document(spec, enc, out, parts) {
     const probs = Array.from({ length: out.probs.dims[1] }, (_, k) => at(out.probs, 0, k));
     const chosen = argmax(probs);
-    const answer = h("div", "attn-live-answer");
-    answer.append(h("span", null, "verdict: "), h("b", "attn-live-out", spec.labels[chosen]));
-    answer.querySelector(".attn-live-out").dataset.output = spec.labels[chosen];
-    parts.out.append(answer, bars(spec.labels, probs, chosen));
+    parts.out.append(answerLine(spec.labels[chosen], spec.labels[chosen], h("span", null, "verdict: ")),
+      bars(spec.labels, probs, chosen));
     const doc = h("div", "attn-live-doc");
     enc.tokens.forEach((sentence, i) => {
       const sw = at(out.sentence_attention, 0, i);
@@ -339,12 +345,8 @@ const DRAW = {
       box.append(bars(order.map((v) => spec.vocab[v]), order.map((v) => probs[v]), 0));
       fills.append(box);
       if (pos === masks[0]) {
-        const answer = h("div", "attn-live-answer");
         const best = spec.vocab[order[0]];
-        const filled = enc.tokens.map((t, i) => (i === pos ? best : t)).join(" ");
-        answer.append(h("b", "attn-live-out", filled));
-        answer.querySelector(".attn-live-out").dataset.output = best;
-        parts.out.append(answer);
+        parts.out.append(answerLine(enc.tokens.map((t, i) => (i === pos ? best : t)).join(" "), best));
       }
     });
     parts.out.append(fills);
@@ -374,10 +376,8 @@ const DRAW = {
     const K = out.probs.dims[1];
     const probs = Array.from({ length: K }, (_, k) => at(out.probs, 0, k));
     const chosen = argmax(probs);
-    const answer = h("div", "attn-live-answer");
-    answer.append(h("span", null, "the ViT reads: "), h("b", "attn-live-out", spec.labels[chosen]));
-    answer.querySelector(".attn-live-out").dataset.output = spec.labels[chosen];
-    parts.out.append(answer, bars(spec.labels, probs, chosen));
+    parts.out.append(answerLine(spec.labels[chosen], spec.labels[chosen], h("span", null, "the ViT reads: ")),
+      bars(spec.labels, probs, chosen));
     const [L, , H, T] = out.attention.dims;
     const [Hi, Wi] = spec.image_size;
     const gr = Hi / spec.patch_size;

@@ -82,8 +82,12 @@ def encode(spec: dict, value: Any) -> dict:
 
     Returns ``{"inputs": {name: np.ndarray}, "tokens": ..., "unknown": [...]}``;
     raises :class:`LiveInputError` with the message the view shows for input the
-    model cannot take. ``js/live.js`` does the same in the browser.
+    model cannot take. ``js/live.js`` does the same in the browser. The ids are
+    packed into the exported graph's fixed shapes by
+    :func:`attnbook.export.onnx_inputs`.
     """
+    from ..export import onnx_inputs
+
     kind = spec["kind"]
     if kind == "image":
         a = np.asarray(value, dtype=np.float32)
@@ -94,30 +98,24 @@ def encode(spec: dict, value: Any) -> dict:
             raise LiveInputError("pixel values must lie between 0 and 1")
         if a.max() == 0:
             raise LiveInputError("the pad is empty: draw a digit first")
-        return {"inputs": {"images": a.reshape(1, C, H, W)}, "tokens": None, "unknown": []}
+        return {"inputs": onnx_inputs("image", a.reshape(C, H, W)), "tokens": None, "unknown": []}
     if not isinstance(value, str):
         raise LiveInputError(f"type some text (got {type(value).__name__})")
     tokens = TOKENIZERS[spec["tokenizer"]](value)
     vocab, unk = spec["vocab"], spec["unk_id"]
+    if not tokens:
+        raise LiveInputError(f"type a {spec['what']} first")
     if kind == "document":
-        if not tokens:
-            raise LiveInputError(f"type a {spec['what']} first")
         N, L = spec["max_sentences"], spec["max_words"]
         if len(tokens) > N:
             raise LiveInputError(f"that is {len(tokens)} sentences; the model reads at most {N}")
         long = max(range(len(tokens)), key=lambda i: len(tokens[i]))
         if len(tokens[long]) > L:
             raise LiveInputError(f"sentence {long + 1} has {len(tokens[long])} words; the model reads at most {L}")
-        words = np.zeros((1, N, L), dtype=np.int32)
-        lengths = np.zeros((1, N), dtype=np.int32)
-        for i, s in enumerate(tokens):
-            words[0, i, : len(s)] = _ids(s, vocab, unk)
-            lengths[0, i] = len(s)
-        unknown = [t for s in tokens for t in s if t not in vocab]
-        return {"inputs": {"words": words, "sentence_lengths": lengths}, "tokens": tokens, "unknown": unknown}
-    if not tokens:
-        raise LiveInputError(f"type a {spec['what']} first")
-    T = spec["max_source"] if kind == "translate" else spec["max_length"]
+        inputs = onnx_inputs("document", [_ids(s, vocab, unk) for s in tokens], max_sentences=N, max_words=L)
+        return {"inputs": inputs, "tokens": tokens, "unknown": [t for s in tokens for t in s if t not in vocab]}
+    size_name = "max_source" if kind == "translate" else "max_length"
+    T = spec[size_name]
     if len(tokens) > T:
         raise LiveInputError(f"that is {len(tokens)} tokens; the model reads at most {T}")
     unknown = [t for t in tokens if t not in vocab]
@@ -127,11 +125,8 @@ def encode(spec: dict, value: Any) -> dict:
                                  "its toy language")
         if MASK not in tokens:
             raise LiveInputError("put [MASK] where the model should fill in a word")
-    ids = np.full((1, T), spec["pad_id"], dtype=np.int32)
-    ids[0, : len(tokens)] = _ids(tokens, vocab, unk)
-    length = np.array([len(tokens)], dtype=np.int32)
-    names = ("src", "src_length") if kind == "translate" else ("ids", "length")
-    return {"inputs": dict(zip(names, (ids, length))), "tokens": tokens, "unknown": unknown}
+    inputs = onnx_inputs(kind, _ids(tokens, vocab, unk), **{size_name: T})
+    return {"inputs": inputs, "tokens": tokens, "unknown": unknown}
 
 
 # --------------------------------------------------------------------------- the view
@@ -156,8 +151,7 @@ class LiveModelView(View):
         from ..export import OnnxModel
 
         self._session = OnnxModel(onnx_bytes)
-        data = {**spec, "examples": examples, "model_bytes": len(onnx_bytes),
-                "parity": {k: parity[k] for k in ("n", "max_abs_diff", "tokens_equal")}}
+        data = {**spec, "examples": examples, "model_bytes": len(onnx_bytes)}
         super().__init__(data=data, title=title, onnx=base64.b64encode(onnx_bytes).decode("ascii"))
         self.parity = parity
         self.on_msg(self._on_message)
@@ -298,7 +292,7 @@ def live_fill_mask(model: Any, vocab: Vocab, examples: Sequence[str], *, top_k: 
         raise ValueError(f"the vocabulary has no {MASK!r} token")
     T = model.config.max_len
     spec = {"kind": "fill_mask", "tokenizer": "masked", "what": "sentence", "vocab": tokens,
-            "pad_id": vocab.pad_id, "unk_id": vocab.unk_id, "mask_id": tokens.index(MASK), "max_length": T,
+            "pad_id": vocab.pad_id, "unk_id": vocab.unk_id, "max_length": T,
             "top_k": check_int(top_k, "top_k", 1, len(tokens))}
     return _build(model, spec, _texts(examples), names, title, max_length=T)
 
