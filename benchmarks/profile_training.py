@@ -163,6 +163,23 @@ def _loops() -> Dict[str, Dict[str, Callable]]:
             train_masked_lm(model, lang, TrainConfig(steps=steps, batch_size=128, lr=3e-3, lr_schedule="cosine",
                                                      progress=False))
 
+    def pretraining(kind: str):
+        def run(steps: int, timer: PhaseTimer) -> None:
+            from attnbook.data.language import make_language_data
+            from attnbook.pretraining import GPT, BertForPretraining, bert_vocab, train_bert, train_gpt
+            lang = make_language_data()
+            vocab = bert_vocab(lang.vocab) if kind == "bert" else lang.vocab
+            config = TransformerConfig(vocab_size=len(vocab), d_model=64, nhead=4, num_layers=2, dim_feedforward=128,
+                                       max_len=24, activation="gelu")
+            budget = TrainConfig(steps=steps, batch_size=64, lr=2e-3, lr_schedule="cosine", progress=False)
+            model = BertForPretraining(config) if kind == "bert" else GPT(config)
+            with timer.watching(model):
+                if kind == "bert":
+                    train_bert(model, lang, vocab, budget)
+                else:
+                    train_gpt(model, lang, budget)
+        return run
+
     def digits_vit(steps: int, timer: PhaseTimer) -> None:
         from attnbook.data.digits import load_digits_data
         from attnbook.vit import ViTConfig, VisionTransformer, train_image_classifier
@@ -208,6 +225,7 @@ def _loops() -> Dict[str, Dict[str, Callable]]:
         "chapter5b": {"dates, Transformer": _seq2seq_loop(make_dates_data, transformer,
                                                            TrainConfig(batch_size=64, lr=3e-3, lr_schedule="cosine")),
                       "masked LM": masked_lm},
+        "chapter5c": {"BERT, MLM + NSP on pairs": pretraining("bert"), "GPT, causal LM": pretraining("gpt")},
         "chapter6": {"digits ViT": digits_vit, "scenes ViT": scenes_vit},
         "chapter7": {"dates, no attention": _seq2seq_loop(
                          make_dates_data, lambda d: gru(d, emb_dim=32, hidden_size=128),
@@ -244,7 +262,7 @@ def profile(chapter: str, steps: int) -> List[str]:
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapter", help="chapter1 ... chapter7, chapter5a, chapter5b, or all")
+    parser.add_argument("chapter", help="chapter1 ... chapter7, chapter5a, chapter5b, chapter5c, or all")
     parser.add_argument("--steps", type=int, default=40, help="training steps to time (default 40)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args(argv)

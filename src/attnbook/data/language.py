@@ -23,6 +23,19 @@ Two data sets are built from it:
 * :func:`make_order_data` — "which comes first?": a shuffled bag of words that
   holds one animal and one food; the label says whether the animal comes
   first. A model that cannot see word order cannot do better than chance.
+
+Chapter 5c adds three things a pretrained model is measured against:
+
+* **stories** — :func:`continuations` says which sentences may follow a
+  sentence: the next one picks up its animal, name, day or month (after "on
+  monday anna gave her dog some bones" comes "after monday comes tuesday and
+  the dog eats bones"). Next-sentence prediction learns this;
+* **tags** — :func:`tag_of`, each word's class for a tagging task in the
+  spirit of named-entity recognition (``name``, ``animal``, ``time``, ...);
+* **what the words before decide** — :func:`left_choices`, the words that may
+  come next given only the words before, where ``Sentence.choices`` uses the
+  whole sentence: the difference between what a left-to-right model (GPT) and
+  a bidirectional one (BERT) can know.
 """
 from __future__ import annotations
 
@@ -44,6 +57,12 @@ __all__ = [
     "COLOUR_OF",
     "MASK",
     "CLS",
+    "SEP",
+    "TAGS",
+    "tag_of",
+    "continuations",
+    "story_links",
+    "left_choices",
     "Sentence",
     "LanguageData",
     "all_sentences",
@@ -53,7 +72,7 @@ __all__ = [
     "word_class",
 ]
 
-MASK, CLS = "[mask]", "[cls]"
+MASK, CLS, SEP = "[mask]", "[cls]", "[sep]"
 
 WORD_CLASSES: Dict[str, Tuple[str, ...]] = {
     "female name": ("anna", "emma", "lena", "mia", "sara", "zoe"),
@@ -77,6 +96,18 @@ TEMPLATES = ("gave", "saw", "month after", "weekday after", "plus one")
 def word_class(token: str) -> str:
     """The class of a content word ("animal", "month", ...), or "function word"."""
     return _CLASS_OF.get(token, "function word")
+
+
+#: The tags of chapter 5c's tagging task: "O" for a template word, else the word's class
+#: (the two genders of names are one tag, months and weekdays are "time").
+TAGS = ("O", "name", "animal", "food", "time", "number", "colour", "thing")
+_TAG_OF_CLASS = {"female name": "name", "male name": "name", "animal": "animal", "food": "food", "month": "time",
+                 "weekday": "time", "number": "number", "colour": "colour", "thing": "thing"}
+
+
+def tag_of(token: str) -> str:
+    """The tag of a word in the tagging task (one of :data:`TAGS`)."""
+    return _TAG_OF_CLASS.get(word_class(token), "O")
 
 
 def _names() -> List[str]:
@@ -106,6 +137,10 @@ def _generate() -> List[Tuple[str, Tuple[str, ...]]]:
 
 _ALL = _generate()
 _VALID = frozenset(tokens for _, tokens in _ALL)
+_NEXT_WORDS: Dict[Tuple[str, ...], set] = {}  # prefix -> the words that follow it in some sentence
+for _, _tokens in _ALL:
+    for _i in range(len(_tokens)):
+        _NEXT_WORDS.setdefault(_tokens[:_i], set()).add(_tokens[_i])
 _LANGUAGE_VOCAB_TOKENS = [MASK, CLS] + sorted({t for _, s in _ALL for t in s}, key=lambda t: (word_class(t), t))
 
 
@@ -131,6 +166,55 @@ def _choices(tokens: Tuple[str, ...], vocabulary: Sequence[str]) -> Tuple[Frozen
         fits = frozenset(w for w in vocabulary if tokens[:i] + (w,) + tokens[i + 1:] in _VALID)
         out.append(fits)
     return tuple(out)
+
+
+def left_choices(tokens: Sequence[str], i: int) -> FrozenSet[str]:
+    """The words that may stand at position ``i`` given only ``tokens[:i]``, the
+    words before it: all a left-to-right model can know there. ``Sentence.choices[i]``
+    is the same given every other word of the sentence."""
+    tokens = tuple(tokens)
+    if not 0 <= i < len(tokens):
+        raise ValueError(f"position {i} is outside a sentence of {len(tokens)} tokens")
+    return frozenset(_NEXT_WORDS.get(tokens[:i], ()))
+
+
+def _story_keys(s: "Sentence") -> Tuple[Tuple[str, ...], Tuple[Tuple[str, ...], ...]]:
+    """``(key of the sentences that may follow s, the keys s answers to)``."""
+    t, W = s.tokens, WORD_CLASSES
+    days, months = W["weekday"], W["month"]
+    if s.template == "gave":  # on <day> <name> gave <pron> <animal> some <food>
+        return ("weekday after", t[1], t[5]), (("gave", t[1], t[5]), ("name", t[2]))
+    if s.template == "weekday after":  # after <day> comes <day+1> and the <animal> eats <food>
+        return ("gave", t[3], t[6]), (("weekday after", t[1], t[6]),)
+    if s.template == "saw":  # in <month> <name> saw the <thing> and it was <colour>
+        return ("month after", t[1], t[2]), (("saw", t[1], t[2]),)
+    if s.template == "month after":  # after <month> comes <month+1> and <name> is happy
+        return ("saw", t[3], t[5]), (("month after", t[1], t[5]),)
+    return ("name", t[6]), ()  # <k> plus one is <k+1> said <name>: a story about <name> follows
+
+
+def continuations(sentence: "Sentence", pool: Sequence["Sentence"]) -> List["Sentence"]:
+    """The sentences of ``pool`` that may follow ``sentence`` in a story.
+
+    The next sentence picks up a thread of the one before::
+
+        on <day> <name> gave ... <animal> ...   ->  after <day> comes <day+1> and the <animal> eats ...
+        after <day> comes <day+1> ... <animal>  ->  on <day+1> <any name> gave ... <animal> ...
+        in <month> <name> saw ...               ->  after <month> comes <month+1> and <name> is happy
+        after <month> comes <month+1> ... <name> -> in <month+1> <name> saw the <any thing> ...
+        <k> plus one is <k+1> said <name>       ->  on <any day> <name> gave ...
+    """
+    wanted, _ = _story_keys(sentence)
+    return [s for s in pool if wanted in _story_keys(s)[1]]
+
+
+def story_links(pool: Sequence["Sentence"]) -> List[List[int]]:
+    """For every sentence of ``pool``, the indices (into ``pool``) of its :func:`continuations`."""
+    answering: Dict[Tuple[str, ...], List[int]] = {}
+    for j, s in enumerate(pool):
+        for key in _story_keys(s)[1]:
+            answering.setdefault(key, []).append(j)
+    return [answering.get(_story_keys(s)[0], []) for s in pool]
 
 
 def all_sentences() -> List[Sentence]:
