@@ -5,14 +5,14 @@ import pytest
 import torch
 from torch import nn
 
-from attnbook.data import make_dates_data
+from attnbook.data import DatesConfig, make_dates_data
 from attnbook.data.language import make_language_data, make_order_data
 from attnbook.train import TrainConfig, evaluate, train_seq2seq
 from attnbook.transformer import (MaskedLanguageModel, PositionalEncoding, Seq2SeqTransformer, TokenEmbedding,
                                   TransformerClassifier, TransformerConfig, TransformerDecoderLayer,
-                                  TransformerEncoderLayer, causal_mask, classify, evaluate_masked_lm, fill_masks,
-                                  lengths_to_mask, mask_tokens, sinusoidal_positional_encoding,
-                                  train_masked_lm, train_sequence_classifier)
+                                  TransformerEncoderLayer, causal_mask, classify, count_parameters,
+                                  evaluate_masked_lm, fill_masks, lengths_to_mask, mask_tokens,
+                                  sinusoidal_positional_encoding, train_masked_lm, train_sequence_classifier)
 
 TOL = 1e-5
 
@@ -355,3 +355,105 @@ def test_split_and_merge_heads():
         split_heads(x[0], 2)
     with pytest.raises(ValueError, match="4 dimensions"):
         merge_heads(x)
+
+
+# --- The training details: √D embedding scale, weight tying, the ablation ---------------------------------------
+def test_scale_embeddings_false_removes_the_sqrt_d_factor():
+    torch.manual_seed(0)
+    scaled = TokenEmbedding(10, 16)
+    plain = TokenEmbedding(10, 16, scale=False)
+    plain.load_state_dict(scaled.state_dict())
+    ids = torch.tensor([[1, 2, 0, 9]])
+    assert torch.allclose(scaled(ids), plain(ids) * 4.0) and torch.equal(plain(ids), plain.weight[ids])
+    # the model-level switch reaches the encoder's and the decoder's tables, and draws the same weights
+    data = make_dates_data()
+    models = {}
+    for scale in (True, False):
+        torch.manual_seed(0)
+        models[scale] = Seq2SeqTransformer(TransformerConfig.for_vocabs(data.src_vocab, data.tgt_vocab, d_model=16,
+                                                                        scale_embeddings=scale))
+    on, off = models[True], models[False]
+    assert all(torch.equal(a, b) for a, b in zip(on.state_dict().values(), off.state_dict().values()))
+    assert not off.src_embed.scale and not off.tgt_embed.scale and on.src_embed.scale
+    batch = data.batch(data.test[:3])
+    assert not torch.allclose(on(batch.src, batch.src_lengths, batch.tgt_in)[0],
+                              off(batch.src, batch.src_lengths, batch.tgt_in)[0])
+    assert not MaskedLanguageModel(TransformerConfig(vocab_size=12, scale_embeddings=False)).embed.scale
+
+
+def test_weight_tying_shares_one_parameter():
+    data = make_dates_data()
+    models = {}
+    for tie in (False, True):
+        torch.manual_seed(0)
+        models[tie] = Seq2SeqTransformer(TransformerConfig.for_vocabs(data.src_vocab, data.tgt_vocab, d_model=16,
+                                                                      tie_weights=tie))
+    untied, tied = models[False], models[True]
+    assert tied.generator.weight is tied.tgt_embed.weight and untied.generator.weight is not untied.tgt_embed.weight
+    V, D = len(data.tgt_vocab), 16
+    assert count_parameters(untied) - count_parameters(tied) == V * D  # the table counts once
+    # every other weight is drawn as without tying (the generator's own draw is made, then replaced)
+    shared = {k: v for k, v in untied.state_dict().items() if k != "generator.weight"}
+    assert all(torch.equal(v, tied.state_dict()[k]) for k, v in shared.items())
+    # one gradient: what the generator and the embedding contribute lands in the same tensor
+    batch = data.batch(data.test[:4])
+    logits, _ = tied(batch.src, batch.src_lengths, batch.tgt_in)
+    logits.logsumexp(-1).sum().backward()
+    assert tied.tgt_embed.weight.grad is tied.generator.weight.grad
+    assert (tied.tgt_embed.weight.grad[data.tgt_vocab.pad_id] != 0).any()  # the generator scores the pad row too
+
+
+def test_training_detail_configs_are_checked():
+    with pytest.raises(ValueError, match="scale_embeddings"):
+        TransformerConfig(vocab_size=10, scale_embeddings="yes")
+    with pytest.raises(ValueError, match="tie_weights"):
+        TransformerConfig(vocab_size=10, tie_weights=1)
+    with pytest.raises(ValueError, match="Seq2SeqTransformer only"):
+        MaskedLanguageModel(TransformerConfig(vocab_size=10, tie_weights=True))
+    with pytest.raises(ValueError, match="Seq2SeqTransformer only"):
+        TransformerClassifier(TransformerConfig(vocab_size=10, tie_weights=True))
+
+
+def test_switch_off_changes_one_detail_and_keeps_the_rest():
+    from dataclasses import asdict
+
+    from attnbook.transformer import TRAINING_DETAILS, switch_off
+
+    model = TransformerConfig(vocab_size=10, tgt_vocab_size=12, tie_weights=True)
+    train = TrainConfig(steps=200, lr=1e-2, lr_schedule="inverse_sqrt", warmup=50, label_smoothing=0.1)
+    changed = {}
+    for detail in TRAINING_DETAILS:
+        m, t = switch_off(detail, model, train)
+        diff = {k for k, v in asdict(m).items() if asdict(model)[k] != v}
+        diff |= {k for k, v in asdict(t).items() if asdict(train)[k] != v}
+        changed[detail] = diff
+    assert changed == {"warm-up": {"warmup", "lr_decay_start"}, "label smoothing": {"label_smoothing"},
+                       "√D embedding scale": {"scale_embeddings"}, "weight tying": {"tie_weights"}}
+    _, no_warmup = switch_off("warm-up", model, train)
+    assert no_warmup.lr_at(1) == train.lr_at(50) == 1e-2 and no_warmup.lr_at(120) == train.lr_at(120)
+    cosine = TrainConfig(lr_schedule="cosine", warmup=10)
+    assert switch_off("warm-up", model, cosine)[1].lr_decay_start == 0  # only the inverse_sqrt decay has a start
+    with pytest.raises(ValueError, match="detail must be one of"):
+        switch_off("dropout", model, train)
+
+
+def test_ablate_training_details_same_seed_same_budget():
+    from attnbook.transformer import ablate_training_details
+
+    small = make_dates_data(DatesConfig(n_train=200, n_test=20))
+    model = TransformerConfig.for_vocabs(small.src_vocab, small.tgt_vocab, d_model=16, nhead=2, num_layers=1,
+                                         num_decoder_layers=1, dim_feedforward=32, tie_weights=True)
+    train = TrainConfig(steps=4, batch_size=8, lr=1e-2, lr_schedule="inverse_sqrt", warmup=2, label_smoothing=0.1,
+                        progress=False)
+    runs = ablate_training_details(small, model, train, seed=3, details=("warm-up", "weight tying"))
+    assert list(runs) == ["full recipe", "no warm-up", "no weight tying"]
+    full = runs["full recipe"]
+    assert all(r.result.steps == 4 and r.train_config.seed == 3 for r in runs.values())
+    assert full.parameters == runs["no warm-up"].parameters < runs["no weight tying"].parameters
+    assert runs["no warm-up"].train_config.warmup == 0 and runs["no warm-up"].train_config.lr_decay_start == 2
+    assert runs["no warm-up"].result.losses[0] == pytest.approx(full.result.losses[0])  # same weights, same batch
+    assert all(0 <= r.exact_match <= 1 and 0 <= r.token_accuracy <= 1 and r.heldout_nll > 0 for r in runs.values())
+    with pytest.raises(ValueError, match="must use label smoothing"):
+        ablate_training_details(small, model, TrainConfig(steps=1, warmup=1), details=("label smoothing",))
+    with pytest.raises(ValueError, match="detail must be one of"):
+        ablate_training_details(small, model, train, details=("dropout",))

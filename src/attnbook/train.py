@@ -1,23 +1,26 @@
 """The one training loop every trainer shares, the translation models' trainer, and their evaluation.
 
-``run_training`` is the loop: Adam, a learning-rate schedule, gradient
-clipping, a tqdm progress bar, a budget of optimizer steps (deterministic: the
-same seed gives the same model; ``max_seconds`` can cap the wall-clock time as
-well) and callbacks. Each trainer only says how to draw a batch and compute its
+``run_training`` is the loop: Adam, a learning-rate schedule (with an optional
+linear warm-up), gradient clipping, a tqdm progress bar, a budget of optimizer
+steps (deterministic: the same seed gives the same model; ``max_seconds`` can
+cap the wall-clock time as well) and callbacks. Each trainer only says how to draw a batch and compute its
 loss: ``train_seq2seq`` here (random mini-batches of ``data.train``, the
-cross-entropy of the next target word with teacher forcing), and the
+cross-entropy of the next target word with teacher forcing, optionally with
+label smoothing), and the
 captioner's, the classifiers' and the Transformers' in their own modules.
 ``encoded_once`` keeps a training set encoded into tensors across trainings.
 
 ``evaluate`` translates held-out examples greedily and reports exact match and
 token accuracy, overall and by source-length bucket, as plain dicts and lists;
-``corpus_bleu`` and ``bleu_by_bucket`` add BLEU (computed by sacrebleu).
+``heldout_cross_entropy`` their teacher-forced loss; ``corpus_bleu`` and
+``bleu_by_bucket`` add BLEU (computed by sacrebleu).
 """
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import torch
@@ -39,6 +42,7 @@ __all__ = [
     "run_training",
     "train_seq2seq",
     "seq2seq_loss",
+    "heldout_cross_entropy",
     "translate_examples",
     "score_translations",
     "evaluate",
@@ -54,7 +58,7 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "inverse_sqrt")
 
 
 @dataclass
@@ -66,8 +70,13 @@ class TrainConfig:
     batch_size: int = 64  # examples per step, drawn at random from data.train
     length_grouping: int = 8  # translation: draw this many batches at once, group them by source length (1 = off)
     lr: float = 3e-3  # Adam learning rate
-    lr_schedule: str = "constant"  # "constant", or "cosine": decay from lr to lr × lr_final over the steps
+    lr_schedule: str = "constant"  # "constant", "cosine" (lr -> lr × lr_final) or "inverse_sqrt" (see lr_at)
     lr_final: float = 0.0  # cosine: where the rate ends, as a fraction of lr (0 = decays to 0, 1 = constant)
+    warmup: int = 0  # steps of linear warm-up: the rate climbs from lr / warmup to its schedule's value (0 = none)
+    lr_decay_start: int = 0  # inverse_sqrt: the step where the 1/√step decay starts (0 = at the end of the warm-up)
+    betas: Tuple[float, float] = (0.9, 0.999)  # Adam's β1, β2 (torch's defaults; Vaswani et al. used 0.9, 0.98)
+    eps: float = 1e-8  # Adam's ε (torch's default; the paper used 1e-9)
+    label_smoothing: float = 0.0  # train_seq2seq: ε of label smoothing in the training loss (0 = none)
     grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
     seed: Optional[int] = None  # seed of the batch order; None = ATTNBOOK_SEED (default 0)
     progress: bool = True  # show a tqdm progress bar
@@ -87,14 +96,43 @@ class TrainConfig:
             raise ValueError(f"lr_final must be in [0, 1], got {self.lr_final}")
         if self.callback_every < 0:
             raise ValueError(f"callback_every must be >= 0, got {self.callback_every}")
+        for name in ("warmup", "lr_decay_start"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.lr_decay_start and self.lr_schedule != "inverse_sqrt":
+            raise ValueError(f"lr_decay_start applies to lr_schedule='inverse_sqrt' only, got {self.lr_schedule!r}")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        if not self.eps > 0:
+            raise ValueError(f"eps must be positive, got {self.eps}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
     def lr_at(self, step: int) -> float:
-        """The learning rate of optimizer step ``step`` (1-based): for "cosine", ``lr`` at
-        step 1, falling along half a cosine towards ``lr × lr_final``."""
+        """The learning rate of optimizer step ``step`` (1-based).
+
+        * "constant": ``lr``;
+        * "cosine": ``lr`` at step 1, falling along half a cosine towards ``lr × lr_final``;
+        * "inverse_sqrt": ``lr`` up to step K, then ``lr × sqrt(K / step)``, where
+          K = ``lr_decay_start``, or the end of the warm-up when that is 0.
+
+        A warm-up of W steps multiplies any of them by ``min(1, step / W)``. So
+        "inverse_sqrt" with ``warmup=W`` is Vaswani et al.'s shape,
+        ``lr × min(step / W, sqrt(W / step))``, with its peak ``lr`` at step W; and
+        ``warmup=0, lr_decay_start=W`` is the same schedule with the warm-up
+        switched off: the peak rate from step 1, the same decay after step W.
+        """
+        rate = self.lr
         if self.lr_schedule == "cosine":
             cosine = 0.5 * (1.0 + math.cos(math.pi * (step - 1) / self.steps))  # 1 at step 1, -> 0
-            return self.lr * (self.lr_final + (1 - self.lr_final) * cosine)
-        return self.lr
+            rate = self.lr * (self.lr_final + (1 - self.lr_final) * cosine)
+        elif self.lr_schedule == "inverse_sqrt":
+            knee = self.lr_decay_start or self.warmup or 1  # the step where the decay starts
+            rate = self.lr * min(1.0, math.sqrt(knee / step))
+        if self.warmup:
+            rate *= min(1.0, step / self.warmup)  # linear warm-up: lr / W at step 1, the full rate from step W
+        return rate
 
 
 @dataclass
@@ -180,11 +218,17 @@ def encoded_once(encode: Callable[..., Encoded], *sources: Any) -> Encoded:
     return result
 
 
-def seq2seq_loss(model: nn.Module, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, tgt_out: Tensor) -> Tensor:
-    """Mean cross-entropy of the next target word over the real (non-pad) target tokens."""
+def seq2seq_loss(model: nn.Module, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, tgt_out: Tensor, *,
+                 label_smoothing: float = 0.0) -> Tensor:
+    """Mean cross-entropy of the next target word over the real (non-pad) target tokens.
+
+    With ``label_smoothing = ε > 0`` the target is not the one right word but
+    1 - ε on it plus ε spread evenly over the whole vocabulary (Szegedy et al.
+    2016; PyTorch's ``F.cross_entropy(label_smoothing=ε)``)."""
     logits, _ = model(src, src_lengths, tgt_in)  # (B, T, V)
     pad_id = getattr(model, "pad_id", 0)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=pad_id)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=pad_id,
+                           label_smoothing=label_smoothing)
 
 
 def progress_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
@@ -213,7 +257,7 @@ def run_training(
     counted as training time.
     """
     generator = torch.Generator().manual_seed(resolve_seed(config.seed))
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps)
     model.train()
     losses: List[float] = []
     stopped_by = "steps"
@@ -222,7 +266,7 @@ def run_training(
     bar = progress_bar(config.steps, config.desc, config.progress)
     try:
         for step in range(1, config.steps + 1):
-            if config.lr_schedule != "constant":
+            if config.lr_schedule != "constant" or config.warmup:
                 for group in optimizer.param_groups:
                     group["lr"] = config.lr_at(step)
             loss = batch_loss(generator)
@@ -270,6 +314,9 @@ def train_seq2seq(model: nn.Module, data: ParallelData, config: Optional[TrainCo
     ``attnbook.seed_everything()`` before building it). With
     ``config.callback_every = n`` the ``callback(step, model)`` runs after every
     n-th step (and after the last one), e.g. to keep attention snapshots.
+    With ``config.label_smoothing > 0`` the smoothed loss is minimised, but
+    ``TrainResult.losses`` records the plain cross-entropy, so that the curves of
+    runs with and without smoothing can be compared.
     """
     config = config or TrainConfig()
     device = next(model.parameters()).device
@@ -281,7 +328,12 @@ def train_seq2seq(model: nn.Module, data: ParallelData, config: Optional[TrainCo
         if batches is None:
             batches = encoded.batches(config.batch_size, config.length_grouping, generator)
         src, src_lengths, tgt_in, tgt_out = (t.to(device) for t in encoded.batch(next(batches)))
-        return seq2seq_loss(model, src, src_lengths, tgt_in, tgt_out)
+        if not config.label_smoothing:
+            return seq2seq_loss(model, src, src_lengths, tgt_in, tgt_out)
+        logits = model(src, src_lengths, tgt_in)[0].flatten(0, 1)  # (B·T, V)
+        targets, pad_id = tgt_out.flatten(), getattr(model, "pad_id", 0)  # (B·T,)
+        smoothed = F.cross_entropy(logits, targets, ignore_index=pad_id, label_smoothing=config.label_smoothing)
+        return smoothed, F.cross_entropy(logits.detach(), targets, ignore_index=pad_id)  # minimised, logged
 
     return run_training(model, config, batch_loss, callback=callback)
 
@@ -394,6 +446,31 @@ def evaluate(
     )
     result["predictions"] = preds
     return result
+
+
+@torch.no_grad()
+def heldout_cross_entropy(model: nn.Module, data: ParallelData, *, examples: Optional[Sequence[Example]] = None,
+                          batch_size: int = 512) -> float:
+    """Mean cross-entropy (nats per target token, ``<eos>`` included) of ``examples``
+    (default ``data.test``) with teacher forcing: how much probability the model
+    gives the right next word. Never smoothed, whatever the model was trained with."""
+    examples = data.test if examples is None else examples
+    if len(examples) == 0:
+        raise ValueError("heldout_cross_entropy needs at least one example")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, tokens = 0.0, 0
+    try:
+        for start in range(0, len(examples), batch_size):
+            chunk = _EncodedSet(examples[start:start + batch_size], data.src_vocab, data.tgt_vocab)
+            src, src_lengths, tgt_in, tgt_out = (t.to(device) for t in chunk.batch(torch.arange(len(chunk))))
+            n = int((tgt_out != getattr(model, "pad_id", 0)).sum())  # real target tokens in this chunk
+            total += seq2seq_loss(model, src, src_lengths, tgt_in, tgt_out).item() * n
+            tokens += n
+    finally:
+        model.train(was_training)
+    return total / tokens
 
 
 def format_table(result: Dict[str, object], *, digits: int = 2) -> str:

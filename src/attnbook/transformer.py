@@ -4,7 +4,7 @@ Everything chapter 5 trains, from the pieces up::
 
     sinusoidal_positional_encoding     PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(...)
     PositionalEncoding                 adds sinusoidal, learned or no positions to embeddings
-    TokenEmbedding                     nn.Embedding scaled by sqrt(D)
+    TokenEmbedding                     nn.Embedding scaled by sqrt(D) (or not: scale=False)
     TransformerEncoderLayer            self-attention -> add & norm -> feed-forward -> add & norm
     TransformerDecoderLayer            causal self-attention, cross-attention, feed-forward
     TransformerEncoder / ...Decoder    stacks of layers that also return every layer's weights
@@ -12,6 +12,7 @@ Everything chapter 5 trains, from the pieces up::
                                        ``attnbook.seq2seq.Seq2Seq``: train_seq2seq and evaluate work)
     TransformerClassifier              encoder + a [CLS] token -> class logits
     MaskedLanguageModel                BERT in miniature: encoder + a masked-token head
+    ablate_training_details            the paper's recipe, then each training detail switched off in turn
 
 The layers keep the parameter names of ``torch.nn.TransformerEncoderLayer`` and
 ``torch.nn.TransformerDecoderLayer`` (``self_attn``, ``multihead_attn``,
@@ -25,7 +26,7 @@ Weights come back per head: ``(L, B, H, T, S)`` for a stack of L layers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -37,7 +38,8 @@ from .checks import (check_ids, check_probability, check_src, check_tensor, chec
                      positive_int, shape_of)
 from .data.vocab import pad_sequences
 from .decoding import DecodeOutput, Step, greedy_decode
-from .train import TrainConfig, run_training
+from . import resolve_seed
+from .train import TrainConfig, TrainResult, evaluate, heldout_cross_entropy, run_training, train_seq2seq
 
 __all__ = [
     "POSITIONAL_KINDS",
@@ -65,6 +67,10 @@ __all__ = [
     "fill_masks",
     "evaluate_masked_lm",
     "layer_gradient_norms",
+    "TRAINING_DETAILS",
+    "DetailRun",
+    "switch_off",
+    "ablate_training_details",
 ]
 
 POSITIONAL_KINDS = ("sinusoidal", "learned", "none")
@@ -151,13 +157,15 @@ class PositionalEncoding(nn.Module):
 
 class TokenEmbedding(nn.Module):
     """Token ids ``(B, T)`` -> vectors ``(B, T, D)``, multiplied by √D as in the paper
-    (so that the embeddings and the positional encodings have a similar size)."""
+    (so that the embeddings and the positional encodings have a similar size);
+    ``scale=False`` leaves the factor out. The table starts with entries of
+    standard deviation 1/√D, so the scaled vectors start with entries of size 1."""
 
-    def __init__(self, vocab_size: int, d_model: int, *, pad_id: Optional[int] = 0):
+    def __init__(self, vocab_size: int, d_model: int, *, pad_id: Optional[int] = 0, scale: bool = True):
         super().__init__()
         positive_int(vocab_size, "vocab_size")
         positive_int(d_model, "d_model")
-        self.vocab_size, self.d_model = vocab_size, d_model
+        self.vocab_size, self.d_model, self.scale = vocab_size, d_model, bool(scale)
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
         nn.init.normal_(self.embedding.weight, std=d_model ** -0.5)
         if pad_id is not None:
@@ -171,7 +179,8 @@ class TokenEmbedding(nn.Module):
 
     def forward(self, ids: Tensor) -> Tensor:
         check_ids(ids, "ids", self.vocab_size)
-        return self.embedding(ids) * math.sqrt(self.d_model)  # (B, T, D)
+        x = self.embedding(ids)  # (B, T, D)
+        return x * math.sqrt(self.d_model) if self.scale else x
 
 
 def lengths_to_mask(lengths: Tensor, max_len: Optional[int] = None) -> Tensor:
@@ -469,6 +478,8 @@ class TransformerConfig:
     positional: str = "sinusoidal"  # "sinusoidal", "learned" or "none"
     norm_first: bool = False  # the paper's post-norm by default
     activation: str = "relu"  # of the feed-forward layer: "relu" (the paper's) or "gelu" (BERT's)
+    scale_embeddings: bool = True  # multiply the token embeddings by √D (the paper's); False = no factor
+    tie_weights: bool = False  # Seq2SeqTransformer only: the generator's weight is the target embedding table
     num_classes: int = 2  # TransformerClassifier only
     pad_id: int = 0  # padding token (embedded as zeros)
     bos_id: int = 1  # start of sentence: the decoder's first input
@@ -486,6 +497,9 @@ class TransformerConfig:
         if self.positional == "sinusoidal" and self.d_model % 2:
             raise ValueError(f"sinusoidal positions need an even d_model, got {self.d_model}")
         check_probability(self.dropout)
+        for name in ("scale_embeddings", "tie_weights"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
     @classmethod
     def for_vocabs(cls, src_vocab: Any, tgt_vocab: Any = None, **overrides: Any) -> "TransformerConfig":
@@ -519,13 +533,15 @@ class Seq2SeqTransformer(nn.Module):
         self.config = config
         self.pad_id, self.bos_id, self.eos_id = config.pad_id, config.bos_id, config.eos_id
         D = config.d_model
-        self.src_embed = TokenEmbedding(config.vocab_size, D, pad_id=config.pad_id)
-        self.tgt_embed = TokenEmbedding(config.tgt_vocab_size, D, pad_id=config.pad_id)
+        self.src_embed = TokenEmbedding(config.vocab_size, D, pad_id=config.pad_id, scale=config.scale_embeddings)
+        self.tgt_embed = TokenEmbedding(config.tgt_vocab_size, D, pad_id=config.pad_id, scale=config.scale_embeddings)
         self.positions = PositionalEncoding(D, config.max_len, kind=config.positional, dropout=config.dropout)
         kw = config.layer_kwargs()
         self.encoder = TransformerEncoder(config.num_layers, **kw)
         self.decoder = TransformerDecoder(config.num_decoder_layers, **kw)
         self.generator = nn.Linear(D, config.tgt_vocab_size)  # decoder output -> next-word logits
+        if config.tie_weights:  # one (V, D) table: embeds the target words and scores the next one
+            self.generator.weight = self.tgt_embed.embedding.weight
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """-> ``(memory (B, S, D), src_mask (B, S) True at real tokens, weights (L, B, H, S, S))``."""
@@ -601,8 +617,11 @@ class _EncoderOnly(nn.Module):
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
+        if config.tie_weights:
+            raise ValueError("tie_weights ties a decoder's embedding to its generator: Seq2SeqTransformer only")
         self.config = config
-        self.embed = TokenEmbedding(config.vocab_size, config.d_model, pad_id=config.pad_id)
+        self.embed = TokenEmbedding(config.vocab_size, config.d_model, pad_id=config.pad_id,
+                                    scale=config.scale_embeddings)
         self.positions = PositionalEncoding(config.d_model, config.max_len, kind=config.positional,
                                             dropout=config.dropout)
         self.encoder = TransformerEncoder(config.num_layers, **config.layer_kwargs())
@@ -893,3 +912,83 @@ def layer_gradient_norms(encoder: TransformerEncoder, x: Tensor, target: Tensor,
     grads = iter(torch.autograd.grad(loss, [p for ps in per_layer for p in ps]))
     norms = [torch.sqrt(sum(next(grads).pow(2).sum() for _ in ps)) for ps in per_layer]
     return torch.stack(norms).detach()  # (L,)
+
+
+# ---------------------------------------------------------------------------
+# 6. The training details, one at a time
+# ---------------------------------------------------------------------------
+
+
+#: The details of Vaswani et al.'s recipe that :func:`ablate_training_details` switches off, one at a time.
+TRAINING_DETAILS = ("warm-up", "label smoothing", "√D embedding scale", "weight tying")
+
+
+class DetailRun(NamedTuple):
+    """One run of :func:`ablate_training_details`."""
+
+    name: str  # "full recipe" or "no <detail>"
+    model_config: TransformerConfig
+    train_config: TrainConfig
+    result: TrainResult  # result.losses: the plain (unsmoothed) training cross-entropy of every step
+    exact_match: float  # held-out sentences translated exactly (greedy decoding)
+    token_accuracy: float  # held-out target tokens right
+    heldout_nll: float  # held-out cross-entropy, nats per target token, never smoothed
+    parameters: int  # trainable numbers (tied weights count once)
+
+
+def switch_off(detail: str, model_config: TransformerConfig, train_config: TrainConfig
+               ) -> Tuple[TransformerConfig, TrainConfig]:
+    """The recipe's two configs with one of :data:`TRAINING_DETAILS` switched off, all else kept.
+
+    Without warm-up the rate starts at its peak and, in the "inverse_sqrt"
+    schedule, decays from the step where the warm-up would have ended, as before.
+    """
+    if detail == "warm-up":
+        decay_start = train_config.warmup if train_config.lr_schedule == "inverse_sqrt" else 0
+        return model_config, replace(train_config, warmup=0, lr_decay_start=decay_start)
+    if detail == "label smoothing":
+        return model_config, replace(train_config, label_smoothing=0.0)
+    if detail == "√D embedding scale":
+        return replace(model_config, scale_embeddings=False), train_config
+    if detail == "weight tying":
+        return replace(model_config, tie_weights=False), train_config
+    raise ValueError(f"detail must be one of {TRAINING_DETAILS}, got {detail!r}")
+
+
+def _detail_is_on(detail: str, model_config: TransformerConfig, train_config: TrainConfig) -> bool:
+    return {"warm-up": train_config.warmup > 0, "label smoothing": train_config.label_smoothing > 0,
+            "√D embedding scale": model_config.scale_embeddings, "weight tying": model_config.tie_weights}[detail]
+
+
+def ablate_training_details(data: Any, model_config: TransformerConfig, train_config: TrainConfig, *,
+                            details: Sequence[str] = TRAINING_DETAILS, seed: Optional[int] = None,
+                            examples: Optional[Sequence[Any]] = None) -> Dict[str, DetailRun]:
+    """Train a ``Seq2SeqTransformer`` on ``data`` with the full recipe, then once
+    per detail with that detail switched off (:func:`switch_off`); score each on
+    ``examples`` (default ``data.test``).
+
+    Every run starts from ``torch.manual_seed(seed)`` (None = ``ATTNBOOK_SEED``)
+    and draws the same batches (``train_config.seed``, None = the same seed), for
+    ``train_config.steps`` steps: only the detail differs. The initial weights
+    are the same too, except where the detail changes them (untied, the
+    generator keeps its own weight). Returns ``{"full recipe": run,
+    "no warm-up": run, ...}`` (:class:`DetailRun`), in that order.
+    """
+    seed = resolve_seed(seed)
+    for detail in details:
+        if detail not in TRAINING_DETAILS:
+            raise ValueError(f"detail must be one of {TRAINING_DETAILS}, got {detail!r}")
+        if not _detail_is_on(detail, model_config, train_config):
+            raise ValueError(f"the recipe must use {detail} for a run without it to mean anything")
+    train_config = replace(train_config, seed=seed if train_config.seed is None else train_config.seed)
+    recipes = {"full recipe": (model_config, train_config)}
+    recipes.update({f"no {d}": switch_off(d, model_config, train_config) for d in details})
+    runs = {}
+    for name, (m_config, t_config) in recipes.items():
+        torch.manual_seed(seed)
+        model = Seq2SeqTransformer(m_config)
+        result = train_seq2seq(model, data, replace(t_config, desc=name))
+        scores = evaluate(model, data, examples=examples)["overall"]
+        runs[name] = DetailRun(name, m_config, t_config, result, scores["exact_match"], scores["token_accuracy"],
+                               heldout_cross_entropy(model, data, examples=examples), count_parameters(model))
+    return runs
