@@ -116,6 +116,7 @@ def test_the_code_hash_ignores_markdown_and_outputs(tmp_path):
 
 def test_points_and_powers_of_ten_as_the_text_writes_them():
     assert claims.points(0.153) == "15 percentage points"
+    assert claims.points(0.01) == "1 percentage point" and claims.points(-0.012) == "-1 percentage point"
     assert claims.power_of_ten(3e-16) == "10⁻¹⁶" and claims.power_of_ten(2.9e2) == "10²"
     for bad in (0.0, -1e-3, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="positive finite"):

@@ -48,8 +48,10 @@ def percent(value: float) -> str:
 
 
 def points(value: float) -> str:
-    """A difference of two fractions as the text writes it: ``points(0.153) == "15 percentage points"``."""
-    return f"{100 * float(value):.0f} percentage points"
+    """A difference of two fractions as the text writes it: ``points(0.153) == "15 percentage points"``
+    (``points(0.01) == "1 percentage point"``)."""
+    number = f"{100 * float(value):.0f}"
+    return f"{number} percentage point" + ("" if number in ("1", "-1") else "s")
 
 
 def power_of_ten(value: float) -> str:
