@@ -26,7 +26,9 @@ How
   ``application/vnd.jupyter.widget-view+json``, ``clear_output``, display ids,
   Output widgets) and the widget state are built exactly as nbclient builds
   them. Execution counts are set as nbclient sets them (1, 2, ... over the
-  non-empty cells; nbval runs cells with ``store_history=False``).
+  non-empty cells). Cells run with ``store_history=True``, as nbclient runs
+  them (nbval's own default is False, under which IPython reads the wrong
+  cell to decide whether a trailing ``;`` silences a cell's value).
 * After the last cell, while the kernel is still alive, it asks the kernel for
   ``language_info`` (nbclient stores it; myst-nb picks the lexer from it), adds
   the widget state with nbclient's ``set_widgets_metadata`` to
@@ -146,7 +148,6 @@ class _NotebookRun:
             self.spoil("nbval started no kernel")
             return
         get_message = nbfile.get_kernel_message
-        execute = kernel.execute_cell_input
         run = self
 
         def get_kernel_message(*args, **kwargs):
@@ -156,8 +157,13 @@ class _NotebookRun:
                 run.messages.append(msg)
             return msg
 
-        def execute_cell_input(*args, **kwargs):
-            msg_id = execute(*args, **kwargs)
+        def execute_cell_input(cell_input, allow_stdin=None):
+            # As nbclient runs a cell: store_history=True. nbval's own call passes False,
+            # and IPython then decides whether a trailing ";" silences a cell's value by
+            # reading the *previous* cell from the history, so a chapter's
+            # ``claims.over_seeds(...);`` would print its value in the page.
+            msg_id = kernel.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin,
+                                       stop_on_error=False)
             run.msg_ids.append(msg_id)
             return msg_id
 

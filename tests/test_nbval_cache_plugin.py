@@ -38,6 +38,7 @@ CELLS = [
     "counter = Counter()\ncounter.count += 41\ndisplay(counter)",
     "",  # nbclient does not execute empty cells
     "assert slider.value == 7\n6 * 7",
+    "answer = 6 * 7\nanswer;",  # a trailing ";" silences the value, as in nbclient's run
 ]
 
 
@@ -84,7 +85,7 @@ def test_nbval_still_fails_on_a_failing_notebook(nbval_run):
     _, _, _, _, proc = nbval_run
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    assert "1 failed, 7 passed" in out, out  # 6 + 2 code cells, the assert fails
+    assert "1 failed, 8 passed" in out, out  # 7 + 2 code cells, the assert fails
     assert "stored 1 executed notebook(s)" in out, out
 
 
@@ -97,7 +98,7 @@ def test_passing_notebook_is_cached_with_outputs_and_widget_state(nbval_run):
     _, nb = cache.merge_match_into_notebook(source)  # what myst-nb renders
 
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert [c.execution_count for c in code] == [1, 2, 3, 4, None, 5]
+    assert [c.execution_count for c in code] == [1, 2, 3, 4, None, 5, 6]
     streams = {o.name: o.text for o in code[0].outputs if o.output_type == "stream"}
     assert streams == {"stdout": "to stdout\n", "stderr": "to stderr\n"}
     assert any("image/png" in o.get("data", {}) for o in code[1].outputs)
@@ -105,6 +106,7 @@ def test_passing_notebook_is_cached_with_outputs_and_widget_state(nbval_run):
     assert len(views) == 2
     assert code[5].outputs[0].output_type == "execute_result"
     assert code[5].outputs[0].data["text/plain"] == "42"
+    assert code[6].outputs == []  # "answer;": silenced, as nbclient's run silences it
 
     assert nb.metadata["language_info"]["name"] == "python"
     state = nb.metadata["widgets"][WIDGET_STATE]
