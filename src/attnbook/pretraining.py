@@ -19,6 +19,7 @@ the words that fit given the whole sentence or only the words before it.
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -113,9 +114,9 @@ class PairSampler:
             a = self.starts[s]
             if nxt:
                 b = self.links[a][r[0] % len(self.links[a])]
-            else:  # a random sentence that does not follow A (a few tries; the pool is large)
-                b = next((j for j in (x % len(self.pool) for x in r) if j not in self.links[a]),
-                         next(j for j in range(len(self.pool)) if j not in self.links[a]))
+            else:  # a random sentence that does not follow A (a few tries; the pool is large), else the first
+                tries = itertools.chain((x % len(self.pool) for x in r), range(len(self.pool)))
+                b = next(j for j in tries if j not in self.links[a])
             pairs.append((self.pool[a].tokens, self.pool[b].tokens))
             labels.append(int(nxt))
         return pairs, torch.tensor(labels)

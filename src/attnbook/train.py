@@ -226,7 +226,11 @@ def seq2seq_loss(model: nn.Module, src: Tensor, src_lengths: Tensor, tgt_in: Ten
     1 - ε on it plus ε spread evenly over the whole vocabulary (Szegedy et al.
     2016; PyTorch's ``F.cross_entropy(label_smoothing=ε)``)."""
     logits, _ = model(src, src_lengths, tgt_in)  # (B, T, V)
-    pad_id = getattr(model, "pad_id", 0)
+    return _next_word_loss(logits, tgt_out, getattr(model, "pad_id", 0), label_smoothing)
+
+
+def _next_word_loss(logits: Tensor, tgt_out: Tensor, pad_id: int, label_smoothing: float = 0.0) -> Tensor:
+    """``logits (B, T, V)`` against ``tgt_out (B, T)``: the mean cross-entropy over the non-pad tokens."""
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=pad_id,
                            label_smoothing=label_smoothing)
 
@@ -330,10 +334,10 @@ def train_seq2seq(model: nn.Module, data: ParallelData, config: Optional[TrainCo
         src, src_lengths, tgt_in, tgt_out = (t.to(device) for t in encoded.batch(next(batches)))
         if not config.label_smoothing:
             return seq2seq_loss(model, src, src_lengths, tgt_in, tgt_out)
-        logits = model(src, src_lengths, tgt_in)[0].flatten(0, 1)  # (B·T, V)
-        targets, pad_id = tgt_out.flatten(), getattr(model, "pad_id", 0)  # (B·T,)
-        smoothed = F.cross_entropy(logits, targets, ignore_index=pad_id, label_smoothing=config.label_smoothing)
-        return smoothed, F.cross_entropy(logits.detach(), targets, ignore_index=pad_id)  # minimised, logged
+        logits, _ = model(src, src_lengths, tgt_in)  # (B, T, V)
+        pad_id = getattr(model, "pad_id", 0)
+        return (_next_word_loss(logits, tgt_out, pad_id, config.label_smoothing),  # minimised
+                _next_word_loss(logits.detach(), tgt_out, pad_id))  # logged: the plain cross-entropy
 
     return run_training(model, config, batch_loss, callback=callback)
 
