@@ -204,6 +204,15 @@ def _loops() -> Dict[str, Dict[str, Callable]]:
                                    TrainConfig(steps=steps, batch_size=64, lr=2e-3, lr_schedule="cosine",
                                                progress=False))
 
+    def detr(steps: int, timer: PhaseTimer) -> None:
+        from attnbook.data import SceneConfig, make_scene_data
+        from attnbook.detr import Detr, DetrConfig, train_detr
+        data = make_scene_data(SceneConfig())
+        model = Detr(DetrConfig())
+        with timer.watching(model):
+            train_detr(model, data, TrainConfig(steps=steps, batch_size=32, lr=3e-3, warmup=50,
+                                                lr_schedule="cosine", progress=False))
+
     return {
         "chapter1": {"GRU encoder-decoder, reorder (hidden 128)": _seq2seq_loop(
             make_reorder_data, lambda d: gru(d, emb_dim=32, hidden_size=128), TrainConfig(batch_size=64, lr=3e-3))},
@@ -227,6 +236,7 @@ def _loops() -> Dict[str, Dict[str, Callable]]:
                       "masked LM": masked_lm},
         "chapter5c": {"BERT, MLM + NSP on pairs": pretraining("bert"), "GPT, causal LM": pretraining("gpt")},
         "chapter6": {"digits ViT": digits_vit, "scenes ViT": scenes_vit},
+        "chapter6b": {"DETR, set loss with matching": detr},
         "chapter7": {"dates, no attention": _seq2seq_loop(
                          make_dates_data, lambda d: gru(d, emb_dim=32, hidden_size=128),
                          TrainConfig(batch_size=64, lr=3e-3)),
@@ -262,7 +272,7 @@ def profile(chapter: str, steps: int) -> List[str]:
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapter", help="chapter1 ... chapter7, chapter5a, chapter5b, chapter5c, or all")
+    parser.add_argument("chapter", help="chapter1 ... chapter7, chapter5a, chapter5b, chapter5c, chapter6b, or all")
     parser.add_argument("--steps", type=int, default=40, help="training steps to time (default 40)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args(argv)

@@ -192,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             for path in paths:
                 print(f"{path.name}: {len(args.runs)} runs", flush=True)
                 new = sweep_chapter(path, args.runs, args.threads)
+                # re-read the file: another sweep (of another chapter) may have written it meanwhile
+                sweep = load_sweep(args.out)
+                sweep.setdefault("chapters", {})
                 old = sweep["chapters"].get(path.stem)
                 if old and set(args.runs) != set(RUNS) and old.get("code") == new["code"]:
                     # a partial re-run of an unchanged notebook keeps the other runs

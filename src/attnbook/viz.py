@@ -25,6 +25,7 @@ __all__ = [
     "caption_attention_grid",
     "fraction_figure",
     "mask_figure",
+    "detection_gallery",
 ]
 
 #: (year, short name, paper, citation key) — the path the book follows.
@@ -546,6 +547,53 @@ def caption_attention_grid(image, words: Sequence[str], maps: dict, *, boxes=Non
             if t == 0:
                 ax.set_ylabel(name, fontsize=9)
     return _finish(fig, title, fontsize=10)
+
+
+def detection_gallery(images, found: Sequence[Sequence[tuple]], truth: Sequence[Sequence[tuple]] | None = None, *,
+                      ncols: int = 4, titles: Sequence[str] | None = None, title: str | None = None,
+                      size: float = 2.4):
+    """Detections drawn on images: one panel per image; returns the figure.
+
+    ``images`` is ``(N, H, W, 3)``; ``found[i]`` lists image i's detections as
+    ``(label, (cx, cy, w, h))`` with the box in 0..1 of the image side (solid
+    outlines, labelled); ``truth[i]``, if given, the true boxes the same way
+    (dashed outlines).
+    """
+    from matplotlib.patches import Rectangle
+
+    images = np.asarray(images)
+    n = len(images)
+    if len(found) != n or (truth is not None and len(truth) != n):
+        raise ValueError(f"{n} images but {len(found)} lists of detections"
+                         + ("" if truth is None else f" and {len(truth)} of true boxes"))
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.3) * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, ax in enumerate(axes.flat[:n]):
+        H, W = images[i].shape[:2]
+        ax.imshow(images[i], interpolation="nearest")
+
+        def outline(box, **kw):
+            cx, cy, w, h = (float(v) for v in box)
+            ax.add_patch(Rectangle(((cx - w / 2) * W - 0.5, (cy - h / 2) * H - 0.5), w * W, h * H, fill=False, **kw))
+
+        for _, box in (truth[i] if truth is not None else []):
+            outline(box, ec="0.25", lw=1.0, ls="--")
+        for label, box in found[i]:
+            outline(box, ec="#d9480f", lw=1.4)
+            if not label:
+                continue
+            cx, cy, w, h = (float(v) for v in box)
+            top, bottom = (cy - h / 2) * H - 0.5, (cy + h / 2) * H - 0.5
+            above = top > 0.2 * H  # room above the box, else write the label under it
+            ax.text((cx - w / 2) * W - 0.5, top - 0.3 if above else bottom + 0.3, str(label), fontsize=6.5,
+                    color="#d9480f", va="bottom" if above else "top", ha="left",
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.7, "pad": 0.6})
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=8)
+    return _finish(fig, title)
 
 
 def fraction_figure(fraction: float, fractions: Sequence[float], accuracy: dict, predictions: dict, images, labels,
