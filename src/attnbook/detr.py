@@ -11,6 +11,7 @@ whose learned *object queries* cross-attend to the image -- here on chapter 2's 
     DetrConfig, Detr               CNN -> encoder -> decoder of object queries -> a class and a box per query
     DetrDecoderLayer               self-attention among the queries, cross-attention to the image, feed-forward
     set_loss(...)                  match, then class cross-entropy (no-object down-weighted) + L1 + GIoU
+    pretrain_backbone(...)         the CNN learns to name what each region shows (DETR starts from ImageNet)
     train_detr(model, data, cfg)   the package's training loop on random batches of scenes
     detect(model, images)          every query's class probabilities, box and cross-attention
     evaluate_detection(...)        matched accuracy, box IoU, no-object accuracy, whole scenes right
@@ -54,8 +55,14 @@ __all__ = [
     "DetrDecoderLayer",
     "Detr",
     "DetrOutput",
+    "spatial_positions",
+    "SetLossWeights",
+    "match_batch",
     "set_loss",
     "train_detr",
+    "region_labels",
+    "pretrain_backbone",
+    "Detections",
     "detect",
     "evaluate_detection",
     "query_attention_on_objects",
@@ -276,7 +283,9 @@ class Detr(nn.Module):
         Q learned object queries -> decoder layers (self-attn, cross-attn to memory, FF)
           -> per query: class scores over C classes + "no object", and a box (cx, cy, w, h)
 
-    DETR's backbone is a ResNet-50; this one is three convolutions.
+    DETR's backbone is a ResNet-50; this one is two convolutions. DETR's encoder adds the
+    positions to the queries and keys of every layer; this one adds them once, to its input
+    (the cross-attention's keys get them as in DETR).
     """
 
     def __init__(self, config: Optional[DetrConfig] = None, **fields: Any):
