@@ -90,7 +90,8 @@ def test_cached_keys_give_the_attention_modules_own_result(data, score):
     b = make_batch(data.test[:6], data.src_vocab, data.tgt_vocab)
     enc = model.encoder(b.src, b.src_lengths)
     query = torch.randn(6, dec.hidden_size)
-    context, weights = dec.attend(query, dec.attention.project_keys(enc.annotations), enc)
+    context, weights, position = dec.attend(query, dec.attention.project_keys(enc.annotations), enc)
+    assert position is None  # global attention has no aligned position p_t
     ref_context, ref_weights = dec.attention(query, enc.annotations, mask=enc.mask)
     assert torch.allclose(weights, ref_weights, atol=1e-6)
     assert torch.allclose(context, ref_context, atol=1e-6)

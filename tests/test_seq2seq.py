@@ -224,7 +224,8 @@ def test_fixed_context_decoder_is_the_attention_decoder_with_its_context_fixed(d
     encoder = Encoder(vocab_size=len(data.src_vocab), emb_dim=E, hidden_size=De // 2, bidirectional=True)
     b = make_batch(data.test[:4], data.src_vocab, data.tgt_vocab)
     enc = encoder(b.src, b.src_lengths)
-    att.attend = lambda query, keys, enc: (enc.final, enc.mask.float() / enc.mask.sum(1, keepdim=True))
+    att.attend = lambda query, keys, enc, t, lengths: (enc.final, enc.mask.float() / enc.mask.sum(1, keepdim=True),
+                                                       None)
     assert torch.allclose(att(b.tgt_in, enc)[0], fixed(b.tgt_in, enc)[0], atol=1e-5)
 
 

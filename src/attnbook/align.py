@@ -14,18 +14,20 @@ scored:
 * ``alignment_accuracy`` -- the fraction of hits, and what a uniformly random
   pick would score (the chance level);
 * ``decode_with_attention`` -- the model's own translations (greedy) with the
-  attention behind every output word, for drawing.
+  attention behind every output word, for drawing;
+* ``local_positions`` -- for a model with Luong's local attention, the
+  aligned position ``p_t`` its window was centred on for every reference word.
 
 Target words with no source word (``alignment == -1``, an empty span) are
 not counted.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from .checks import check_tokens
 from .data.vocab import Example, Vocab, pad_sequences
@@ -36,6 +38,7 @@ __all__ = [
     "alignment_hits",
     "alignment_accuracy",
     "decode_with_attention",
+    "local_positions",
 ]
 
 
@@ -66,12 +69,27 @@ def attention_on_references(
 
     Raises ``ValueError`` if the model returns no attention weights.
     """
+    out: List[Optional[np.ndarray]] = [None] * len(examples)
+    for chunk, src, src_lengths, tgt_in in _reference_batches(model, examples, src_vocab, tgt_vocab, batch_size):
+        _, weights = model(src, src_lengths, tgt_in)  # (B, T, S)
+        if weights is None:
+            raise ValueError("the model returned no attention weights: it has no attention to score")
+        weights = weights.float().cpu().numpy()
+        for row, i in enumerate(chunk):
+            n, s = len(examples[i].target), len(examples[i].source)
+            out[i] = weights[row, :n, :s]  # (n, S)
+    return out  # type: ignore[return-value]
+
+
+def _reference_batches(model: nn.Module, examples: Sequence[Example], src_vocab: Vocab, tgt_vocab: Vocab,
+                       batch_size: int) -> Iterator[Tuple[List[int], Tensor, Tensor, Tensor]]:
+    """``(indices, src (B, S), src_lengths (B,), tgt_in (B, T))`` for ``examples`` in batches, on the
+    model's device, with the model in eval mode meanwhile (its mode restored afterwards)."""
     if len(examples) == 0:
         raise ValueError("examples is empty")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    out: List[Optional[np.ndarray]] = [None] * len(examples)
     try:
         for start in range(0, len(examples), batch_size):
             chunk = list(range(start, min(start + batch_size, len(examples))))
@@ -79,15 +97,43 @@ def attention_on_references(
                                              pad_id=src_vocab.pad_id)  # (B, S), (B,)
             tgt_in, _ = pad_sequences([tgt_vocab.encode(examples[i].target, add_bos=True) for i in chunk],
                                       pad_id=tgt_vocab.pad_id)  # (B, T)
-            _, weights = model(src.to(device), src_lengths.to(device), tgt_in.to(device))  # (B, T, S)
-            if weights is None:
-                raise ValueError("the model returned no attention weights: it has no attention to score")
-            weights = weights.float().cpu().numpy()
-            for row, i in enumerate(chunk):
-                n, s = len(examples[i].target), len(examples[i].source)
-                out[i] = weights[row, :n, :s]  # (n, S)
+            yield chunk, src.to(device), src_lengths.to(device), tgt_in.to(device)
     finally:
         model.train(was_training)
+
+
+@torch.inference_mode()
+def local_positions(
+    model: nn.Module,
+    examples: Sequence[Example],
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    *,
+    batch_size: int = 512,
+) -> List[np.ndarray]:
+    """Where a model with local attention centred its window for each reference word.
+
+    Teacher forcing, as :func:`attention_on_references`: one ``(n,)`` float
+    array per example, entry ``j`` the aligned position ``p_t`` (a real number,
+    in source positions) the decoder used for target word ``j``. Runs in eval
+    mode (restored afterwards). Raises ``ValueError`` for a model whose decoder
+    has global attention (it has no ``p_t``).
+    """
+    decoder = getattr(model, "decoder", None)
+    if getattr(decoder, "attention_type", "global") == "global":
+        raise ValueError("local_positions needs a model with local attention (attention_type 'local-m' or "
+                         "'local-p'); global attention scores every source word and has no aligned position p_t")
+    out: List[Optional[np.ndarray]] = [None] * len(examples)
+    for chunk, src, src_lengths, tgt_in in _reference_batches(model, examples, src_vocab, tgt_vocab, batch_size):
+        enc = model.encoder(src, src_lengths)
+        state = decoder.init_state(enc)
+        positions = []
+        for t in range(tgt_in.shape[1]):
+            _, state, _ = decoder.step(tgt_in[:, t], state, enc)
+            positions.append(state.position)  # (B,) p_t of word t
+        positions = torch.stack(positions, dim=1).float().cpu().numpy()  # (B, T)
+        for row, i in enumerate(chunk):
+            out[i] = positions[row, : len(examples[i].target)]  # (n,)
     return out  # type: ignore[return-value]
 
 

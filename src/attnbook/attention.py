@@ -7,6 +7,8 @@ The file reads top to bottom in the book's order:
    then the weighted mean of the values; ``AdditiveAttention`` -- the
    attention model / Bahdanau's tanh score (ch. 2-4);
 3. ``LuongAttention`` -- Luong's dot / general / concat scores (ch. 3);
+   ``LocalAttention`` -- Luong's local attention, a score over a window of
+   ``2D + 1`` source positions around an aligned position ``p_t`` (ch. 3);
 4. ``scaled_dot_product_attention`` -- softmax(Q Kᵀ / √Dh) V (ch. 5-7);
 5. ``MultiHeadAttention`` -- H scaled dot-product attentions side by side (ch. 5-7).
 
@@ -24,6 +26,7 @@ Conventions (see CONTRIBUTING.md, "Shapes and their letters" and "Attention: out
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Optional
 
@@ -43,6 +46,9 @@ __all__ = [
     "AdditiveAttention",
     "LuongAttentionConfig",
     "LuongAttention",
+    "LOCAL_ATTENTIONS",
+    "LocalAttention",
+    "check_local_window",
     "scaled_dot_product_attention",
     "MultiHeadAttention",
     "split_heads",
@@ -405,6 +411,131 @@ class LuongAttention(ScoredAttention):
         if query.dim() == 2:
             return torch.bmm(keys, query.unsqueeze(-1)).squeeze(-1)  # (B, S, Dq) @ (B, Dq, 1) -> (B, S)
         return query @ keys.transpose(1, 2)  # (B, T, Dq) @ (B, Dq, S) -> (B, T, S)
+
+
+# ---------------------------------------------------------------------------
+# 3b. Luong: local attention, a window of 2D + 1 positions
+# ---------------------------------------------------------------------------
+
+#: Luong et al.'s two local attentions: monotonic (p_t = t) and predictive (p_t learnt)
+LOCAL_ATTENTIONS = ("local-m", "local-p")
+
+
+def check_local_window(kind: str, window: int) -> None:
+    """``kind`` is ``"local-m"`` or ``"local-p"`` and ``window`` (``D``) a non-negative integer, at least 1 for
+    local-p (with ``D = 0`` the window is one position, the Gaussian is flat there and ``p_t`` gets no gradient)."""
+    check_choice(kind, "kind", LOCAL_ATTENTIONS)
+    if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 0:
+        raise ValueError(f"window (D, the half-width of the local window) must be a non-negative integer, "
+                         f"got {window!r}")
+    if kind == "local-p" and window < 1:
+        raise ValueError(f'"local-p" needs window >= 1: with D = 0 the window is one position and p_t gets no '
+                         f"gradient; got window={window!r}")
+
+
+class LocalAttention(nn.Module):
+    """Luong et al.'s (2015) local attention: a score's softmax over a window of ``2D + 1`` source positions.
+
+    ``attention`` (an ``AdditiveAttention`` or a ``LuongAttention``) says how a query
+    ``h_t`` is scored against an annotation ``h̄_s``; this module says which
+    annotations are scored at all -- the window around an aligned position
+    ``p_t``, a real number::
+
+        local-m (monotonic):   p_t = t                                    (output word t, source word t)
+        local-p (predictive):  p_t = S · sigmoid(v_pᵀ tanh(W_p h_t))       (S: the sentence's length; 0 < p_t < S)
+        window:   s = c - D, ..., c + D  around  c = round(p_t)  (moved to 0 or S - 1 if it falls outside);
+                  positions outside the sentence are masked
+        local-m:  a_t(s) = softmax over the window of  score(h_t, h̄_s)
+        local-p:  a_t(s) = softmax over the window of  score(h_t, h̄_s) - (s - p_t)² / (2σ²),   σ = D / 2
+        c_t     = Σ_s a_t(s) h̄_s
+
+    **The one difference from the paper (local-p).** Luong et al. multiply the
+    window's softmax by the Gaussian, ``align(h_t, h̄_s) · exp(-(s - p_t)² / (2σ²))``,
+    and stop there, so their weights sum to less than 1. Here each row is divided
+    by its sum, which is the same as adding the Gaussian's logarithm to the scores
+    before the softmax: a Gaussian prior around ``p_t``. All weights of a row change
+    by the same factor, so the row peaks where the paper's does and the ratios
+    between its weights are the paper's; the weights sum to 1 like every attention
+    in this package, and the context is a weighted mean of the window's
+    annotations rather than that mean shrunk by the row's sum. (The gradients are
+    not the same, so training is not identical either.)
+
+    ``round`` has no gradient: local-p learns ``p_t`` through the Gaussian term,
+    which is why it needs ``window >= 1``. Only the window's ``2D + 1``
+    annotations are gathered and scored, so the scores, the softmax and the
+    weighted sum of one step cost ``O(D)``, not ``O(S)``. The weights come back
+    scattered into ``(B, S)`` rows of zeros, so they read like global
+    attention's (writing those zeros is the one part that grows with ``S``).
+
+    Build with the score module::
+
+        LocalAttention(LuongAttention(score="general", query_dim=64, key_dim=64),
+                       kind="local-p", window=2, query_dim=64)
+    """
+
+    def __init__(self, attention: ScoredAttention, *, kind: str, window: int, query_dim: int | None = None,
+                 sigma: float | None = None):
+        super().__init__()
+        if not isinstance(attention, ScoredAttention):
+            raise ValueError(f"attention must be an AdditiveAttention or a LuongAttention, "
+                             f"got {type(attention).__name__}")
+        check_local_window(kind, window)
+        sigma = window / 2 if sigma is None else sigma
+        if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not sigma > 0:
+            raise ValueError(f"sigma must be a positive number, got {sigma!r}")
+        self.scorer = attention  # score(h_t, h̄_s)
+        self.kind, self.window, self.sigma = kind, int(window), float(sigma)  # D, σ (Luong et al.: D / 2)
+        if kind == "local-p":
+            if query_dim is None:
+                raise ValueError('kind="local-p" needs query_dim, the size of h_t (W_p is query_dim x query_dim)')
+            query_dim = positive_int(query_dim, "query_dim")
+            self.W_p = nn.Linear(query_dim, query_dim, bias=False)
+            self.v_p = nn.Linear(query_dim, 1, bias=False)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}, window={self.window}, sigma={self.sigma:g}"
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """The key side of the score, ``(B, S, Dk) -> (B, S, A)``: the score module's ``project_keys``."""
+        return self.scorer.project_keys(keys)
+
+    def position(self, query: Tensor, lengths: Tensor, t: int) -> Tensor:
+        """The aligned position ``p_t``, a real number per sentence: ``(B,)``.
+
+        ``query (B, Dq)`` is ``h_t``; ``lengths (B,)`` the sentences' lengths
+        ``S``; ``t`` the index of the output word (0 for the first).
+        """
+        if self.kind == "local-m":
+            return torch.full(lengths.shape, float(t), dtype=query.dtype, device=query.device)  # (B,) p_t = t
+        gate = torch.sigmoid(self.v_p(torch.tanh(self.W_p(query)))).squeeze(-1)  # (B, 1) -> (B,) in (0, 1)
+        return lengths.to(query.dtype) * gate  # (B,) p_t = S · sigmoid(v_pᵀ tanh(W_p h_t))
+
+    def forward(self, query: Tensor, keys: Tensor, values: Tensor, lengths: Tensor,
+                position: Tensor) -> tuple[Tensor, Tensor]:
+        """Attend from ``query (B, Dq)`` to the window of ``2D + 1`` positions around ``position (B,)``.
+
+        ``keys (B, S, A)`` are the projected keys (:meth:`project_keys`, once per
+        sentence), ``values (B, S, Dv)`` the annotations; sentence ``b`` has
+        ``lengths[b]`` real words, the rest is padding. Returns ``(output (B, Dv),
+        weights (B, S))``; the weights are zero outside the window and each row
+        sums to 1.
+        """
+        B, S, A = keys.shape
+        last = (lengths - 1).clamp_min(0)  # (B,) the last real position of each sentence
+        centre = torch.minimum(position.detach().round().long(), last).clamp_min(0)  # (B,) c = round(p_t)
+        offsets = torch.arange(-self.window, self.window + 1, device=keys.device)  # (W,) with W = 2D + 1
+        idx = centre[:, None] + offsets  # (B, W) the window's source positions
+        inside = (idx >= 0) & (idx < lengths[:, None])  # (B, W) True at real source words
+        idx = idx.clamp(0, S - 1)  # (B, W) gather()-able indices; the ones outside are masked below
+        window_keys = keys.gather(1, idx[..., None].expand(B, -1, A))  # (B, W, A)
+        window_values = values.gather(1, idx[..., None].expand(B, -1, values.shape[-1]))  # (B, W, Dv)
+        scores = self.scorer.score(query, window_keys)  # (B, W): only 2D + 1 scores per query
+        if self.kind == "local-p":  # a Gaussian around p_t: log of exp(-(s - p_t)² / (2σ²))
+            scores = scores - (idx - position[:, None]) ** 2 / (2 * self.sigma ** 2)  # (B, W)
+        w = masked_softmax(scores, inside)  # (B, W), exactly 0 where masked
+        output = torch.bmm(w[:, None, :], window_values).squeeze(1)  # (B, 1, W) @ (B, W, Dv) -> (B, Dv)
+        weights = torch.zeros(B, S, dtype=w.dtype, device=w.device).scatter_add(1, idx, w)  # (B, S)
+        return output, weights
 
 
 # ---------------------------------------------------------------------------

@@ -28,7 +28,10 @@ This module measures them instead of quoting them, on whatever machine runs it:
 * :func:`attention_matrix_bytes` — the memory of the n × n weights;
   :func:`saved_tensor_bytes` measures what a computation keeps for its backward
   pass, and :func:`attention_kernels` compares the readable attention with
-  torch's fused kernel in memory and time.
+  torch's fused kernel in memory and time;
+* :func:`counting_scores` and :func:`attention_step_cost` — one decoder
+  attention step (chapter 3) as the source grows: how many source positions
+  it scores, counted as it runs, and its time; global against local attention.
 
 Times depend on the machine and its load; compare them within one run (ratios
 and orderings), never against fixed numbers.
@@ -46,8 +49,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .attention import MultiHeadAttention, scaled_dot_product_attention
+from .attention import MultiHeadAttention, ScoredAttention, scaled_dot_product_attention
 from .checks import check_choice, check_positive_ints, positive_int_list
+from .seq2seq import EncoderOutput
 
 __all__ = [
     "LAYER_KINDS",
@@ -73,6 +77,8 @@ __all__ = [
     "attention_matrix_bytes",
     "saved_tensor_bytes",
     "attention_kernels",
+    "counting_scores",
+    "attention_step_cost",
 ]
 
 LAYER_KINDS = ("rnn", "attention")
@@ -406,6 +412,75 @@ def attention_kernels(lengths: Sequence[int], *, batch: int = 1, heads: int = 4,
         rows.append({"n": n, "matrix_bytes": attention_matrix_bytes(n, batch=batch, heads=heads),
                      "readable_saved_bytes": saved["readable"], "fused_saved_bytes": saved["fused"],
                      "readable_s": t["readable"], "fused_s": t["fused"], "max_difference": diff})
+    return rows
+
+
+@contextlib.contextmanager
+def counting_scores(module: nn.Module) -> Iterator[List[int]]:
+    """Within the block, count the source positions every attention score inside ``module`` scores.
+
+    Each call of the ``score`` method of an ``AdditiveAttention`` or
+    ``LuongAttention`` inside ``module`` (the module itself or any sub-module)
+    appends the number of keys it scored per query -- the last dimension of
+    its scores -- to the list the block gets. The scores are unchanged.
+    """
+    counts: List[int] = []
+    scorers = [m for m in module.modules() if isinstance(m, ScoredAttention)]
+
+    def counted(score: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
+        def score_and_count(query: Tensor, keys: Tensor) -> Tensor:
+            scores = score(query, keys)  # (B, S) or (B, T, S)
+            counts.append(int(scores.shape[-1]))
+            return scores
+        return score_and_count
+
+    for m in scorers:
+        m.score = counted(m.score)  # an instance attribute hides the method ...
+    try:
+        yield counts
+    finally:
+        for m in scorers:
+            del m.score  # ... until it is deleted
+
+
+def attention_step_cost(decoders: Dict[str, nn.Module], lengths: Sequence[int], *, batch: int = 16,
+                        repeats: int = 7, seed: int = 0) -> List[Dict[str, Any]]:
+    """One attention step of each ``AttentionDecoder`` in ``decoders`` on synthetic sources of every length.
+
+    For each ``S`` in ``lengths``: random annotations ``(batch, S, De)``, every
+    source word real, a random decoder state as the query, output word
+    ``t = S // 2`` (local-m's window inside the sentence). The key side of the
+    score and the lengths are computed once per sentence, outside the timing, as
+    ``init_state`` does; what is measured is ``decoder.attend`` -- the work of
+    one output word.
+    Returns one row per length, ``{"S": S, name: {"scored": ..., "seconds": ...}}``:
+    the source positions scored per output word (:func:`counting_scores`) and
+    the median time of the step (the decoders take turns, :func:`median_times`).
+    """
+    lengths = positive_int_list(lengths, "lengths")
+    check_positive_ints(batch=batch, repeats=repeats)
+    if not decoders:
+        raise ValueError("decoders is empty: give at least one name -> AttentionDecoder")
+    g = torch.Generator().manual_seed(seed)
+    rows: List[Dict[str, Any]] = []
+    with torch.inference_mode():
+        for S in lengths:
+            row: Dict[str, Any] = {"S": S}
+            steps = {}
+            for name, dec in decoders.items():
+                annotations = torch.randn(batch, S, dec.enc_dim, generator=g)  # (B, S, De)
+                enc = EncoderOutput(annotations, annotations[:, 0], torch.ones(batch, S, dtype=torch.bool))
+                keys = dec.attention.project_keys(annotations)  # (B, S, A): once per sentence
+                sizes = torch.full((batch,), S)  # (B,) every sentence S words long, counted once as init_state does
+                query = torch.randn(batch, dec.hidden_size, generator=g)  # (B, Hd)
+                with counting_scores(dec) as counts:
+                    dec.attend(query, keys, enc, S // 2, sizes)
+                row[name] = {"scored": sum(counts)}
+                steps[name] = (lambda dec=dec, query=query, keys=keys, enc=enc, sizes=sizes:
+                               dec.attend(query, keys, enc, S // 2, sizes))
+            for name, seconds in median_times(steps, repeats).items():
+                row[name]["seconds"] = seconds
+            rows.append(row)
     return rows
 
 

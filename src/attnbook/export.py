@@ -352,6 +352,9 @@ def _check_exportable(kind: str, model: nn.Module) -> None:
     """The parts each graph relies on (a model built from other parts would export wrong)."""
     if kind == "translate" and not isinstance(model.decoder, AttentionDecoder):
         raise ValueError(f"a translate model needs an AttentionDecoder, got {type(model.decoder).__name__}")
+    if kind == "translate" and model.decoder.attention_type != "global":
+        raise ValueError(f"only global attention can be exported to ONNX; this model's decoder has "
+                         f"attention_type={model.decoder.attention_type!r} (Luong's local attention)")
     rnns = []
     if kind == "translate":
         rnns = [model.encoder.rnn]

@@ -35,7 +35,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .attention import AdditiveAttention, LuongAttention, ScoredAttention, masked_softmax
+from .attention import (LOCAL_ATTENTIONS, AdditiveAttention, LocalAttention, LuongAttention, ScoredAttention,
+                        check_local_window, masked_softmax)
 from .checks import check_choice, check_positive_ints, check_probability, check_src, check_tgt, positive_int
 from .decoding import DecodeOutput, Step, greedy_decode
 
@@ -50,6 +51,7 @@ __all__ = [
     "Seq2Seq",
     "ATTENTION_SCORES",
     "DECODER_STYLES",
+    "ATTENTION_TYPES",
     "AttentionState",
     "AttentionDecoder",
     "AttentionSeq2SeqConfig",
@@ -240,6 +242,23 @@ class Decoder(BaseDecoder):
 ATTENTION_SCORES = ("additive", "dot", "general", "concat")
 #: where the decoder attends from: Bahdanau's previous state or Luong's current one
 DECODER_STYLES = ("bahdanau", "luong")
+#: which annotations it scores: all of them (global) or Luong's window of 2D + 1 (local-m, local-p)
+ATTENTION_TYPES = ("global",) + LOCAL_ATTENTIONS
+
+
+def check_window(attention_type: str, window: Optional[int]) -> None:
+    """``attention_type`` is one of ``ATTENTION_TYPES``; local attention has a window ``D >= 0`` (local-p:
+    ``D >= 1``, see ``attention.check_local_window``), global attention none."""
+    check_choice(attention_type, "attention_type", ATTENTION_TYPES)
+    if attention_type == "global":
+        if window is not None:
+            raise ValueError(f'window={window!r} sets the width of local attention; attention_type="global" '
+                             'scores every source word: leave window=None or pick "local-m" / "local-p"')
+        return
+    if window is None:
+        raise ValueError(f'attention_type="{attention_type}" needs a window D (it scores the 2D + 1 positions '
+                         "p_t - D .. p_t + D), e.g. window=2; got window=None")
+    check_local_window(attention_type, window)
 
 
 class AttentionState(NamedTuple):
@@ -248,6 +267,9 @@ class AttentionState(NamedTuple):
     hidden: Tensor  # (B, Hd) the GRU state (s_{t-1} in Bahdanau's notation, h_{t-1} in Luong's)
     feed: Tensor  # (B, Hd) Luong: the attentional state h~_{t-1} fed to the next step; Bahdanau: unused (zeros)
     keys: Tensor  # (B, S, A) the key side of the score, attention.project_keys(annotations): computed once
+    lengths: Optional[Tensor] = None  # (B,) local attention: the source lengths S, counted once; global: None
+    t: int = 0  # output words written so far: the index t of the next one (local-m's p_t = t)
+    position: Optional[Tensor] = None  # (B,) local attention: p_t of the last step's window; global: None
 
 
 class _ContextDecoder(BaseDecoder):
@@ -284,7 +306,13 @@ class AttentionDecoder(_ContextDecoder):
 
     ``score`` picks ``attend``: ``"additive"`` is ``AdditiveAttention``
     (``w · tanh(W_c q + W_y h_j + b)``); ``"dot"``, ``"general"`` and
-    ``"concat"`` are ``LuongAttention(score=...)``. The decoder state has
+    ``"concat"`` are ``LuongAttention(score=...)``. ``attention_type`` says
+    which annotations are scored: ``"global"`` (the default) all ``S`` of
+    them; Luong et al.'s ``"local-m"`` and ``"local-p"`` only the ``2D + 1``
+    around an aligned position ``p_t``, with ``D = window``
+    (``attention.LocalAttention``; ``step`` keeps ``p_t`` in
+    ``state.position``). Local attention works with either style; Luong et
+    al. used it with theirs. The decoder state has
     ``Hd = enc_dim`` units unless ``hidden_size`` says otherwise, so that the
     parameter-free ``dot`` score can compare it with the annotations
     (``dot`` needs ``Hd == enc_dim``). The first state is
@@ -312,11 +340,14 @@ class AttentionDecoder(_ContextDecoder):
         score: str = "additive",
         style: str = "bahdanau",
         attention_dim: Optional[int] = None,
+        attention_type: str = "global",
+        window: Optional[int] = None,
         dropout: float = 0.0,
         pad_id: int = 0,
     ) -> None:
         check_choice(score, "score", ATTENTION_SCORES)
         check_choice(style, "style", DECODER_STYLES)
+        check_window(attention_type, window)
         if attention_dim is not None:
             positive_int(attention_dim, "attention_dim")
         super().__init__(vocab_size, emb_dim, enc_dim, hidden_size, dropout, pad_id)  # embed, dropout, init
@@ -327,7 +358,7 @@ class AttentionDecoder(_ContextDecoder):
                 f'score="dot" compares the decoder state with the annotations, so it needs '
                 f"hidden_size == enc_dim, got hidden_size={hidden_size}, enc_dim={enc_dim}"
             )
-        self.score, self.style = score, style
+        self.score, self.style, self.attention_type, self.window = score, style, attention_type, window
         if score == "additive":
             self.attention: ScoredAttention = AdditiveAttention(
                 query_dim=hidden_size, key_dim=enc_dim, hidden_dim=attention_dim
@@ -344,39 +375,54 @@ class AttentionDecoder(_ContextDecoder):
             self.rnn = nn.GRUCell(emb_dim + hidden_size, hidden_size)  # input [E y_{t-1}; h~_{t-1}]
             self.combine = nn.Linear(enc_dim + hidden_size, hidden_size, bias=False)  # W_c [c_t; h_t]
         self.out = nn.Linear(hidden_size, vocab_size)
+        if attention_type != "global":  # the same score over a window (W_p, v_p of local-p created last)
+            self.attention = LocalAttention(self.attention, kind=attention_type, window=window, query_dim=hidden_size)
 
     # -- the attention, with its key side computed once per sentence --------
 
-    def attend(self, query: Tensor, keys: Tensor, enc: EncoderOutput) -> Tuple[Tensor, Tensor]:
-        """One query per sentence: ``query (B, Hd)`` -> ``(context (B, De), weights (B, S))``.
+    def attend(self, query: Tensor, keys: Tensor, enc: EncoderOutput, t: int = 0,
+               lengths: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """One query per sentence: ``query (B, Hd)`` -> ``(context (B, De), weights (B, S), p_t (B,) or None)``.
 
         ``keys`` is ``self.attention.project_keys(enc.annotations)``, computed
-        once per sentence by ``init_state``. Equal to
-        ``self.attention(query, enc.annotations, mask=enc.mask)``.
+        once per sentence by ``init_state``; ``t`` is the index of the output
+        word. Global attention scores all ``S`` annotations -- equal to
+        ``self.attention(query, enc.annotations, mask=enc.mask)`` -- and has no
+        ``p_t``; local attention scores the window around ``p_t``, in sentences
+        of ``lengths (B,)`` words (``init_state`` counts them once; default:
+        counted from ``enc.mask``).
         """
-        scores = self.attention.score(query, keys)  # (B, S)
-        weights = masked_softmax(scores, enc.mask)  # (B, S), each row sums to 1
-        context = torch.bmm(weights[:, None, :], enc.annotations).squeeze(1)  # (B, 1, S) @ (B, S, De) -> (B, De)
-        return context, weights
+        if self.attention_type == "global":
+            scores = self.attention.score(query, keys)  # (B, S)
+            weights = masked_softmax(scores, enc.mask)  # (B, S), each row sums to 1
+            context = torch.bmm(weights[:, None, :], enc.annotations).squeeze(1)  # (B, 1, S) @ (B, S, De) -> (B, De)
+            return context, weights, None
+        lengths = enc.mask.sum(-1) if lengths is None else lengths  # (B,) S of each sentence
+        position = self.attention.position(query, lengths, t)  # (B,) p_t
+        context, weights = self.attention(query, keys, enc.annotations, lengths, position)  # (B, De), (B, S)
+        return context, weights, position
 
     # -- the BaseDecoder interface -------------------------------------------
 
     def init_state(self, enc: EncoderOutput) -> AttentionState:
         hidden = torch.tanh(self.init(enc.final))  # (B, Hd)
-        return AttentionState(hidden, torch.zeros_like(hidden), self.attention.project_keys(enc.annotations))
+        lengths = None if self.attention_type == "global" else enc.mask.sum(-1)  # (B,) local: S, counted once
+        return AttentionState(hidden, torch.zeros_like(hidden), self.attention.project_keys(enc.annotations), lengths)
 
     def step(self, y_prev: Tensor, state: AttentionState, enc: EncoderOutput) -> Tuple[Tensor, AttentionState, Tensor]:
         emb = self.dropout(self.embed(y_prev))  # (B, E)
         if self.style == "bahdanau":
-            context, weights = self.attend(state.hidden, state.keys, enc)  # (B, De), (B, S)
+            # context (B, De), weights (B, S), position: local attention's p_t (B,), or None
+            context, weights, position = self.attend(state.hidden, state.keys, enc, state.t, state.lengths)
             hidden = self.rnn(torch.cat([emb, context], dim=-1), state.hidden)  # (B, Hd)
             feed = state.feed
             out = torch.tanh(self.combine(torch.cat([hidden, context, emb], dim=-1)))  # (B, Hd)
         else:
             hidden = self.rnn(torch.cat([emb, state.feed], dim=-1), state.hidden)  # (B, Hd)
-            context, weights = self.attend(hidden, state.keys, enc)  # (B, De), (B, S)
+            context, weights, position = self.attend(hidden, state.keys, enc, state.t, state.lengths)  # as above
             out = feed = torch.tanh(self.combine(torch.cat([context, hidden], dim=-1)))  # (B, Hd)
-        return self.out(out), AttentionState(hidden, feed, state.keys), weights  # (B, V), _, (B, S)
+        state = AttentionState(hidden, feed, state.keys, state.lengths, state.t + 1, position)
+        return self.out(out), state, weights  # (B, V), _, (B, S)
 
     def forward(self, tgt_in: Tensor, enc: EncoderOutput) -> Tuple[Tensor, Tensor]:
         """Teacher forcing: ``tgt_in (B, T)`` -> ``(logits (B, T, V), weights (B, T, S))``.
@@ -386,18 +432,18 @@ class AttentionDecoder(_ContextDecoder):
         ``T`` steps (faster to train).
         """
         state = self.init_state(enc)
-        hidden, feed, keys = state
+        hidden, feed, keys = state.hidden, state.feed, state.keys
         embs = self.dropout(self.embed(tgt_in))  # (B, T, E)
         outs, weights = [], []
         for t in range(tgt_in.shape[1]):
             emb = embs[:, t]  # (B, E)
             if self.style == "bahdanau":
-                context, w = self.attend(hidden, keys, enc)  # (B, De), (B, S)
+                context, w, _ = self.attend(hidden, keys, enc, t, state.lengths)  # (B, De), (B, S)
                 hidden = self.rnn(torch.cat([emb, context], dim=-1), hidden)  # (B, Hd)
                 outs.append(torch.cat([hidden, context, emb], dim=-1))  # (B, Hd + De + E)
             else:
                 hidden = self.rnn(torch.cat([emb, feed], dim=-1), hidden)  # (B, Hd)
-                context, w = self.attend(hidden, keys, enc)  # (B, De), (B, S)
+                context, w, _ = self.attend(hidden, keys, enc, t, state.lengths)  # (B, De), (B, S)
                 feed = torch.tanh(self.combine(torch.cat([context, hidden], dim=-1)))  # (B, Hd)
                 outs.append(feed)
             weights.append(w)
@@ -570,11 +616,14 @@ class AttentionSeq2SeqConfig(Seq2SeqConfig):
     style: str = "bahdanau"  # "bahdanau": attend from s_{t-1}; "luong": attend from h_t, input feeding
     decoder_hidden_size: Optional[int] = None  # Hd; None = the annotation size De (needed by "dot")
     attention_dim: Optional[int] = None  # size of the tanh layer of "additive"/"concat"; None = Hd
+    attention_type: str = "global"  # "global": score every source word; Luong's "local-m" / "local-p": a window
+    window: Optional[int] = None  # D: local attention scores the 2D + 1 positions p_t - D .. p_t + D; None for global
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_choice(self.score, "score", ATTENTION_SCORES)
         check_choice(self.style, "style", DECODER_STYLES)
+        check_window(self.attention_type, self.window)
         for name in ("decoder_hidden_size", "attention_dim"):
             if getattr(self, name) is not None:  # None: the default size
                 positive_int(getattr(self, name), name)
@@ -605,4 +654,5 @@ class AttentionSeq2Seq(Seq2Seq):
     @staticmethod
     def _make_decoder(config: Seq2SeqConfig, enc_dim: int) -> "BaseDecoder":
         return AttentionDecoder(**_decoder_sizes(config, enc_dim), hidden_size=config.decoder_hidden_size,
-                                score=config.score, style=config.style, attention_dim=config.attention_dim)
+                                score=config.score, style=config.style, attention_dim=config.attention_dim,
+                                attention_type=config.attention_type, window=config.window)
