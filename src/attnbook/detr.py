@@ -506,11 +506,10 @@ def evaluate_detection(model: Detr, scenes: Scenes, detections: Optional[Detecti
     no_obj = model.no_object
     right, ious, found, empty_ok, empty_n, scene_ok = [], [], [], 0, 0, 0
     per_scene = []
-    for i in range(len(scenes)):
+    logits = det.probs.clamp_min(1e-12).log()  # matching_cost takes logits; log p gives the same softmax
+    matches = match_batch(logits, det.boxes, t.classes, t.boxes, t.n_objects)  # as in training
+    for i, (q_idx, k_idx) in enumerate(matches):
         k = int(t.n_objects[i])
-        logits = det.probs[i].clamp_min(1e-12).log()  # matching_cost takes logits; log p gives the same softmax
-        cost = matching_cost(logits, det.boxes[i], t.classes[i, :k], t.boxes[i, :k])
-        q_idx, k_idx = hungarian_match(cost)
         order = torch.argsort(k_idx)
         q_of_object = q_idx[order]  # (k,): the query matched to object 0, 1, ...
         pred = det.probs[i].argmax(-1)  # (Q,)
@@ -548,7 +547,7 @@ def query_attention_on_objects(scenes: Scenes, detections: Detections, per_scene
 
     * ``mass`` -- the share of it on the regions the object touches (``chance`` -- those regions' share
       of the image: what a query that looked everywhere alike would put there);
-    * ``peak`` -- how often the most-attended region is one the object touches (``peak_chance`` likewise).
+    * ``peak`` -- how often the most-attended region is one the object touches (chance: the same share).
     """
     grid = int(round(detections.attention.shape[-1] ** 0.5))
     regions = scenes.region_masks(grid).reshape(len(scenes), -1, grid * grid)  # (N, K, g²)
@@ -561,7 +560,7 @@ def query_attention_on_objects(scenes: Scenes, detections: Detections, per_scene
             chance.append(float(r.mean()))
             peak.append(bool(r[a.argmax()]))
     return {"mass": float(np.mean(mass)), "chance": float(np.mean(chance)), "peak": float(np.mean(peak)),
-            "peak_chance": float(np.mean(chance)), "n": len(mass)}
+            "n": len(mass)}
 
 
 def query_specialisation(scenes: Scenes, per_scene: Sequence[Tuple[list, list]], num_queries: int
